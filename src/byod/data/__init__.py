@@ -1,0 +1,1 @@
+"""Data: the event contract, ingestion, serialization into per-user text, splits, built-in data."""

@@ -1,0 +1,269 @@
+"""Ingestion config: which files, which columns, how to render each row as text.
+
+Frozen dataclasses built from YAML. Unknown keys fail with the list of valid keys, so a typo never
+silently changes what is ingested. Example::
+
+    sources:
+      - path: purchases.csv          # csv | tsv | parquet | jsonl, .gz allowed
+        service: shopping            # a constant, or service_column: <column>
+        user_column: uid
+        time_column: ts
+        time_format: epoch_s         # epoch_s | epoch_ms | iso8601 | a strftime pattern
+        timezone: Asia/Seoul         # applied to naive timestamps; stored as UTC
+        text: "{title} | {category} | {price} KRW"
+        item_column: item_id         # optional
+    output: out/events.parquet
+    rejects: out/rejects.csv
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import string
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from byod.errors import ConfigError
+
+__all__ = ["SourceConfig", "IngestConfig", "load_ingest_config", "FORMATS", "TIME_FORMATS"]
+
+FORMATS = ("csv", "tsv", "parquet", "jsonl")
+TIME_FORMATS = ("epoch_s", "epoch_ms", "iso8601")  # or any strftime pattern containing '%'
+_SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceConfig:
+    """One log file mapped onto the event contract.
+
+    Attributes:
+        path: the file (absolute, or relative to the config file).
+        user_column: column holding the user id.
+        time_column: column holding the event time.
+        text: template over the row's columns, ``"{title} | {price} KRW"``; ``{{`` for a brace.
+        service: constant service name for every row (or use ``service_column``).
+        service_column: column holding the service name, when one file mixes services.
+        time_format: ``epoch_s``, ``epoch_ms``, ``iso8601`` or a strftime pattern.
+        timezone: IANA zone applied to naive timestamps; everything is stored as UTC.
+        item_column: optional column holding the item id.
+        extra_columns: columns copied as-is into the events table (as strings).
+        optional_columns: template columns that may be absent from the file (read as null).
+        format: override the format guessed from the suffix (csv, tsv, parquet, jsonl).
+        delimiter: override the field delimiter for csv / tsv.
+        encoding: text encoding of csv / tsv / jsonl files.
+
+    """
+
+    path: Path
+    user_column: str
+    time_column: str
+    text: str
+    service: str | None = None
+    service_column: str | None = None
+    time_format: str = "iso8601"
+    timezone: str = "UTC"
+    item_column: str | None = None
+    extra_columns: tuple[str, ...] = ()
+    optional_columns: tuple[str, ...] = ()
+    format: str | None = None
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+
+    @property
+    def file_format(self) -> str:
+        """The format: explicit ``format`` or guessed from the suffix (``.gz`` ignored)."""
+        if self.format:
+            return self.format
+        suffixes = [s.lower() for s in self.path.suffixes]
+        if suffixes and suffixes[-1] in (".gz", ".gzip"):
+            suffixes = suffixes[:-1]
+        fmt = _SUFFIX_FORMATS.get(suffixes[-1] if suffixes else "")
+        if fmt is None:
+            raise ConfigError(
+                f"{self.path}: cannot tell the format from the suffix "
+                f"{''.join(self.path.suffixes)!r}; "
+                f"set `format` to one of {list(FORMATS)}"
+            )
+        return fmt
+
+    @property
+    def template_fields(self) -> tuple[str, ...]:
+        """Column names referenced by the text template, in order of first use."""
+        return template_fields(self.text)
+
+    def required_columns(self) -> list[str]:
+        """Columns that must exist in the file (optional template columns excluded)."""
+        cols = [self.user_column, self.time_column]
+        cols += [self.service_column] if self.service_column else []
+        cols += [self.item_column] if self.item_column else []
+        cols += [c for c in self.template_fields if c not in self.optional_columns]
+        cols += list(self.extra_columns)
+        return list(dict.fromkeys(cols))
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestConfig:
+    """Several sources (one per service, usually) and where the results go.
+
+    Attributes:
+        sources: the log files.
+        output: the events Parquet file.
+        rejects: the CSV of rejected rows (source, row, reason, column, detail, raw).
+        summary: the JSON summary (default: ``<output>.summary.json``).
+        drop_duplicates: drop events identical in user, time, service, text and item.
+
+    """
+
+    sources: tuple[SourceConfig, ...]
+    output: Path
+    rejects: Path
+    summary: Path | None = None
+    drop_duplicates: bool = True
+
+    @property
+    def summary_path(self) -> Path:
+        """Where the JSON summary is written."""
+        return self.summary or self.output.with_name(self.output.stem + ".summary.json")
+
+
+def template_fields(template: str) -> tuple[str, ...]:
+    """Return the column names a ``str.format``-style template uses.
+
+    Raises:
+        ConfigError: malformed braces, positional fields, or format specs / conversions.
+
+    """
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ConfigError(f"text template {template!r} is malformed: {exc}") from exc
+    fields = []
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not name or name.isdigit():
+            raise ConfigError(
+                f"text template {template!r}: use column names inside braces, not {{}}"
+            )
+        if spec or conversion:
+            raise ConfigError(
+                f"text template {template!r}: field {{{name}}} has a format spec or conversion; "
+                "only plain {column} fields are supported"
+            )
+        fields.append(name)
+    if not fields:
+        raise ConfigError(f"text template {template!r} uses no columns; write e.g. '{{title}}'")
+    return tuple(dict.fromkeys(fields))
+
+
+def _check_keys(raw: dict[str, Any], cls: type, where: str) -> None:
+    valid = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(raw) - set(valid))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys are {valid}")
+
+
+def _str_tuple(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ConfigError(f"{where}: expected a list of column names, got {value!r}")
+
+
+def _source(raw: Any, base: Path, where: str) -> SourceConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys, got {type(raw).__name__}")
+    _check_keys(raw, SourceConfig, where)
+    for key in ("path", "user_column", "time_column", "text"):
+        if not raw.get(key):
+            raise ConfigError(f"{where}: missing required key {key!r}")
+    if bool(raw.get("service")) == bool(raw.get("service_column")):
+        raise ConfigError(f"{where}: set exactly one of `service` (a constant) or `service_column`")
+    kw = {k: v for k, v in raw.items() if v is not None}
+    kw["path"] = (
+        (base / str(raw["path"])).resolve()
+        if not Path(raw["path"]).is_absolute()
+        else Path(raw["path"])
+    )
+    for key in ("extra_columns", "optional_columns"):
+        if key in kw:
+            kw[key] = _str_tuple(kw[key], f"{where}.{key}")
+    for key, value in kw.items():
+        if key not in ("path", "extra_columns", "optional_columns") and not isinstance(value, str):
+            raise ConfigError(f"{where}.{key}: expected a string, got {value!r}")
+    src = SourceConfig(**kw)
+    _check_source(src, where)
+    return src
+
+
+def _check_source(src: SourceConfig, where: str) -> None:
+    if src.format and src.format not in FORMATS:
+        raise ConfigError(f"{where}.format: {src.format!r} is not one of {list(FORMATS)}")
+    if src.time_format not in TIME_FORMATS and "%" not in src.time_format:
+        raise ConfigError(
+            f"{where}.time_format: {src.time_format!r} is not one of {list(TIME_FORMATS)} "
+            "nor a strftime pattern such as '%Y-%m-%d %H:%M:%S'"
+        )
+    try:
+        zoneinfo.ZoneInfo(src.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"{where}.timezone: {src.timezone!r} is not an IANA time zone "
+            "(e.g. 'Asia/Seoul', 'UTC')"
+        ) from exc
+    src.template_fields  # noqa: B018  (validates the template early, with the source named)
+    src.file_format  # noqa: B018
+
+
+def ingest_config_from_dict(raw: Any, base: Path, where: str = "config") -> IngestConfig:
+    """Build an :class:`IngestConfig` from parsed YAML; relative paths resolve against ``base``."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping with `sources`, `output`, `rejects`")
+    _check_keys(raw, IngestConfig, where)
+    for key in ("sources", "output", "rejects"):
+        if not raw.get(key):
+            raise ConfigError(f"{where}: missing required key {key!r}")
+    if not isinstance(raw["sources"], list):
+        raise ConfigError(f"{where}.sources: expected a list of sources")
+    sources = tuple(_source(s, base, f"{where}.sources[{i}]") for i, s in enumerate(raw["sources"]))
+    drop = raw.get("drop_duplicates", True)
+    if not isinstance(drop, bool):
+        raise ConfigError(f"{where}.drop_duplicates: expected true or false, got {drop!r}")
+    summary = raw.get("summary")
+    return IngestConfig(
+        sources=sources,
+        output=(base / raw["output"]).resolve(),
+        rejects=(base / raw["rejects"]).resolve(),
+        summary=(base / summary).resolve() if summary else None,
+        drop_duplicates=drop,
+    )
+
+
+def load_ingest_config(path: str | Path) -> IngestConfig:
+    """Read and validate an ingestion YAML file.
+
+    Raises:
+        ConfigError: missing file, invalid YAML, unknown keys, bad values.
+
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+    return ingest_config_from_dict(raw, path.parent.resolve(), where=path.name)

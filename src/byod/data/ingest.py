@@ -1,0 +1,259 @@
+"""Map raw log files onto the event contract, keeping every row accounted for.
+
+For each source: read the file (:mod:`byod.data.readers`), check the configured columns exist,
+parse user, time, service, text and item per row, and send each unusable row to the rejects table
+with the first problem found. Exactly: ``read = accepted + rejected + duplicates``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from typing import Any
+
+import polars as pl
+
+from byod.data.config import IngestConfig, SourceConfig
+from byod.data.readers import REJECT_SCHEMA, ROW, RawTable, read_source
+from byod.data.schema import EVENT_SCHEMA, validate
+from byod.data.template import all_fields_blank, render
+from byod.data.timeparse import VALID_YEARS, parse_time
+from byod.errors import ConfigError
+from byod.io import write_csv, write_json, write_parquet
+
+__all__ = ["IngestResult", "ingest", "ingest_sources"]
+
+_REASON = "__reason"
+_COLUMN = "__column"
+_SOURCE = "__source"
+
+
+@dataclasses.dataclass
+class IngestResult:
+    """What :func:`ingest_sources` produced.
+
+    Attributes:
+        events: accepted events, contract columns first (``EVENT_SCHEMA``) then extras.
+        rejects: rejected rows and dropped duplicates (``REJECT_SCHEMA``).
+        summary: counts per source and overall (see :func:`_summary`).
+
+    """
+
+    events: pl.DataFrame
+    rejects: pl.DataFrame
+    summary: dict[str, Any]
+
+
+def ingest(config: IngestConfig) -> IngestResult:
+    """Ingest all sources of ``config`` and write events, rejects and summary atomically."""
+    result = ingest_sources(config.sources, drop_duplicates=config.drop_duplicates)
+    write_parquet(result.events, config.output)
+    write_csv(result.rejects, config.rejects)
+    result.summary["outputs"] = {
+        "events": str(config.output),
+        "rejects": str(config.rejects),
+        "summary": str(config.summary_path),
+    }
+    write_json(result.summary, config.summary_path)
+    return result
+
+
+def ingest_sources(
+    sources: tuple[SourceConfig, ...] | list[SourceConfig], *, drop_duplicates: bool = True
+) -> IngestResult:
+    """Ingest ``sources`` in memory (no files written)."""
+    events, rejects, per_source = [], [], []
+    seq_offset = 0
+    for src in sources:
+        raw = read_source(src)
+        ev, rej = _map_source(src, raw, seq_offset)
+        # Row numbers start at 1 or 2 depending on the format; +1 keeps sources from overlapping.
+        seq_offset += raw.n_read + 1
+        events.append(ev.with_columns(pl.lit(str(src.path)).alias(_SOURCE)))
+        rejects.append(rej)
+        per_source.append({"source": str(src.path), "read": raw.n_read})
+    all_events = pl.concat(events, how="diagonal_relaxed")
+    all_rejects = pl.concat(rejects) if rejects else pl.DataFrame(schema=REJECT_SCHEMA)
+    dupes = pl.DataFrame(schema=REJECT_SCHEMA)
+    if drop_duplicates:
+        all_events, dupes = _drop_duplicates(all_events)
+    accepted = Counter(all_events[_SOURCE].to_list())
+    for s in per_source:
+        s["accepted"] = accepted.get(s["source"], 0)
+    all_events = validate(all_events.drop(_SOURCE, ROW), "events")
+    summary = _summary(per_source, all_events, all_rejects, dupes)
+    return IngestResult(all_events, pl.concat([all_rejects, dupes]), summary)
+
+
+def _check_columns(src: SourceConfig, raw: RawTable) -> pl.DataFrame:
+    """Fail on missing required columns; add absent optional template columns as nulls."""
+    missing = [c for c in src.required_columns() if c not in raw.columns]
+    if missing:
+        raise ConfigError(
+            f"{src.path}: column(s) {missing} not found; columns are {raw.columns}; "
+            "fix the column names in the config (or list template columns that may be absent "
+            "under `optional_columns`)"
+        )
+    absent = [c for c in src.optional_columns if c not in raw.columns]
+    return raw.frame.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
+
+
+def _map_source(
+    src: SourceConfig, raw: RawTable, seq_offset: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    frame = _check_columns(src, raw)
+    schema = frame.schema
+    ts = parse_time(
+        pl.col(src.time_column),
+        schema[src.time_column],
+        src.time_format,
+        src.timezone,
+        name=src.time_column,
+    )
+    user = pl.col(src.user_column).cast(pl.String).str.strip_chars()
+    service = (
+        pl.lit(src.service, pl.String)
+        if src.service
+        else pl.col(src.service_column).cast(pl.String).str.strip_chars()
+    )
+    item = (
+        pl.col(src.item_column).cast(pl.String).str.strip_chars()
+        if src.item_column
+        else pl.lit(None, pl.String)
+    )
+    # The first problem found names the row's reason; checks run in contract order.
+    checks = [
+        ((user.is_null()) | (user == ""), "missing_user_id", src.user_column),
+        (ts.is_null(), "bad_timestamp", src.time_column),
+        ((service.is_null()) | (service == ""), "missing_service", src.service_column or "service"),
+        (all_fields_blank(src.template_fields), "empty_text", ",".join(src.template_fields)),
+    ]
+    reason = pl.when(checks[0][0]).then(pl.lit(checks[0][1]))
+    column = pl.when(checks[0][0]).then(pl.lit(checks[0][2]))
+    for cond, name, col in checks[1:]:
+        reason = reason.when(cond).then(pl.lit(name))
+        column = column.when(cond).then(pl.lit(col))
+    mapped = frame.with_columns(
+        user_id=user,
+        timestamp=ts,
+        service=service,
+        text=render(src.text),
+        item_id=item,
+        seq=pl.col(ROW) + seq_offset,
+        **{_REASON: reason.otherwise(None), _COLUMN: column.otherwise(None)},
+    )
+    good = mapped.filter(pl.col(_REASON).is_null())
+    extras = [
+        pl.col(c).cast(pl.String).alias(c) for c in src.extra_columns if c not in EVENT_SCHEMA
+    ]
+    events = good.select([pl.col(c) for c in EVENT_SCHEMA] + extras + [pl.col(ROW)])
+    bad = mapped.filter(pl.col(_REASON).is_not_null())
+    return events, _value_rejects(src, raw, bad)
+
+
+def _value_rejects(src: SourceConfig, raw: RawTable, bad: pl.DataFrame) -> pl.DataFrame:
+    """Rejects for rows whose values could not be mapped, plus the reader's rejects."""
+    if bad.is_empty():
+        return raw.rejects
+    raw_json = bad.select(
+        pl.struct([pl.col(c).cast(pl.String) for c in raw.columns]).struct.json_encode()
+    ).to_series()
+    details = [
+        _detail(reason, column, row, src)
+        for reason, column, row in zip(
+            bad[_REASON].to_list(),
+            bad[_COLUMN].to_list(),
+            bad.select(raw.columns).iter_rows(named=True),
+            strict=True,
+        )
+    ]
+    rejects = pl.DataFrame(
+        {
+            "source": str(src.path),
+            "row": bad[ROW],
+            "reason": bad[_REASON],
+            "column": bad[_COLUMN],
+            "detail": details,
+            "raw": raw_json,
+        },
+        schema=REJECT_SCHEMA,
+    )
+    return pl.concat([raw.rejects, rejects]).sort("row")
+
+
+def _detail(reason: str, column: str, row: dict, src: SourceConfig) -> str:
+    if reason == "bad_timestamp":
+        value = row.get(column)
+        lo, hi = VALID_YEARS
+        return (
+            f"column {column!r}: {value!r} is not a valid {src.time_format} timestamp "
+            f"(or falls outside {lo}-{hi - 1}, or does not exist in {src.timezone})"
+        )
+    if reason == "empty_text":
+        return f"template {src.text!r} renders no content: column(s) {column} are empty"
+    if reason == "missing_service":
+        return f"column {column!r} is empty"
+    return f"column {column!r} is empty"
+
+
+def _drop_duplicates(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keep the first of events identical in user, time, service, text and item."""
+    key = pl.struct("user_id", "timestamp", "service", "text", "item_id")
+    first = key.is_first_distinct()
+    is_first = events.select(first).to_series()
+    if is_first.all():
+        return events, pl.DataFrame(schema=REJECT_SCHEMA)
+    dup = events.filter(~is_first)
+    dupes = pl.DataFrame(
+        {
+            "source": dup[_SOURCE],
+            "row": dup[ROW],
+            "reason": "duplicate",
+            "column": None,
+            "detail": "identical to an earlier event (user_id, timestamp, service, text, item_id)",
+            "raw": dup.select(
+                pl.struct(pl.exclude(_SOURCE, ROW).cast(pl.String)).struct.json_encode()
+            ).to_series(),
+        },
+        schema=REJECT_SCHEMA,
+    )
+    return events.filter(is_first), dupes
+
+
+def _summary(
+    per_source: list[dict], events: pl.DataFrame, rejects: pl.DataFrame, dupes: pl.DataFrame
+) -> dict[str, Any]:
+    """Counts that add up: ``read == accepted + rejected + duplicates``, overall and per source."""
+    rejected = Counter(rejects["source"].to_list())
+    duplicates = Counter(dupes["source"].to_list())
+    for s in per_source:
+        s["rejected"] = rejected.get(s["source"], 0)
+        s["duplicates"] = duplicates.get(s["source"], 0)
+    read = sum(s["read"] for s in per_source)
+    span = events.select(
+        pl.col("timestamp").min().alias("lo"), pl.col("timestamp").max().alias("hi")
+    )
+    services = (
+        events.group_by("service")
+        .agg(pl.len().alias("events"), pl.col("user_id").n_unique().alias("users"))
+        .sort("service")
+    )
+    summary = {
+        "read": read,
+        "accepted": events.height,
+        "rejected": rejects.height,
+        "duplicates": dupes.height,
+        "rejected_by_reason": dict(sorted(Counter(rejects["reason"].to_list()).items())),
+        "users": events["user_id"].n_unique(),
+        "services": {
+            r["service"]: {"events": r["events"], "users": r["users"]}
+            for r in services.iter_rows(named=True)
+        },
+        "first_timestamp": span["lo"][0],
+        "last_timestamp": span["hi"][0],
+        "sources": per_source,
+    }
+    if summary["read"] != summary["accepted"] + summary["rejected"] + summary["duplicates"]:
+        raise AssertionError(f"ingest counts do not add up: {json.dumps(summary, default=str)}")
+    return summary

@@ -1,0 +1,97 @@
+"""Turn a timestamp column of any supported type and format into UTC microseconds.
+
+Unparseable values become null (the caller rejects those rows with a reason); a column type that
+cannot hold the requested format at all is a config error.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from byod.data.schema import TIME_DTYPE
+from byod.errors import ConfigError
+
+__all__ = ["parse_time", "VALID_YEARS"]
+
+# Outside these years a timestamp is almost always a unit mistake (epoch_ms read as epoch_s).
+VALID_YEARS = (1900, 2200)
+
+_ISO_AWARE = ("%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M%z")
+_ISO_NAIVE = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+
+
+def parse_time(expr: pl.Expr, dtype: pl.DataType, fmt: str, timezone: str, *, name: str) -> pl.Expr:
+    """Return an expression giving ``Datetime('us', 'UTC')``, null where a value is unusable.
+
+    Args:
+        expr: the raw timestamp column.
+        dtype: its type (strings from text files; any type from Parquet).
+        fmt: ``epoch_s``, ``epoch_ms``, ``iso8601`` or a strftime pattern.
+        timezone: IANA zone for naive values.
+        name: the column name, for error messages.
+
+    """
+    if dtype.is_temporal():
+        out = _from_temporal(expr, dtype, timezone)
+    elif dtype.is_numeric():
+        if not fmt.startswith("epoch"):
+            raise ConfigError(
+                f"column {name!r} is numeric ({dtype}) but time_format is {fmt!r}; "
+                "use epoch_s or epoch_ms"
+            )
+        out = _from_epoch(expr.cast(pl.Float64), fmt)
+    elif dtype == pl.String:
+        out = _from_string(expr.str.strip_chars(), fmt, timezone)
+    else:
+        raise ConfigError(f"column {name!r} has type {dtype}, which cannot hold a timestamp")
+    lo, hi = VALID_YEARS
+    year = out.dt.year()
+    return pl.when((year >= lo) & (year < hi)).then(out).otherwise(None)
+
+
+def _localize(naive: pl.Expr, timezone: str) -> pl.Expr:
+    # Wall-clock times that do not exist (DST gap) become null; ambiguous ones take the first.
+    return naive.dt.replace_time_zone(
+        timezone, ambiguous="earliest", non_existent="null"
+    ).dt.convert_time_zone("UTC")
+
+
+def _from_temporal(expr: pl.Expr, dtype: pl.DataType, timezone: str) -> pl.Expr:
+    if dtype == pl.Date:
+        return _localize(expr.cast(pl.Datetime("us")), timezone)
+    if not isinstance(dtype, pl.Datetime):
+        raise ConfigError(f"a {dtype} column cannot hold a timestamp")
+    expr = expr.dt.cast_time_unit("us")
+    if dtype.time_zone is None:
+        return _localize(expr, timezone)
+    return expr.dt.convert_time_zone("UTC")
+
+
+def _from_epoch(seconds_or_ms: pl.Expr, fmt: str) -> pl.Expr:
+    scale = {"epoch_s": 1_000_000, "epoch_ms": 1_000}.get(fmt)
+    if scale is None:
+        raise ConfigError(f"unknown epoch format {fmt!r}")
+    micros = (seconds_or_ms * scale).round(0)
+    # Guard the Int64 cast against inf / NaN / overflow; the year check rejects the rest.
+    ok = micros.is_finite() & (micros.abs() < 9e18)
+    return pl.from_epoch(
+        pl.when(ok).then(micros).cast(pl.Int64), time_unit="us"
+    ).dt.replace_time_zone("UTC")
+
+
+def _from_string(expr: pl.Expr, fmt: str, timezone: str) -> pl.Expr:
+    if fmt.startswith("epoch"):
+        return _from_epoch(expr.cast(pl.Float64, strict=False), fmt)
+    if fmt == "iso8601":
+        # One normal form: space between date and time, 'Z' as an explicit +00:00 offset.
+        norm = expr.str.replace(r"^(\d{4}-\d\d-\d\d)[Tt]", "${1} ").str.replace(r"[Zz]$", "+00:00")
+        aware = [norm.str.to_datetime(f, time_unit="us", strict=False) for f in _ISO_AWARE]
+        naive = [
+            _localize(norm.str.to_datetime(f, time_unit="us", strict=False), timezone)
+            for f in _ISO_NAIVE
+        ]
+        return pl.coalesce([a.dt.convert_time_zone("UTC") for a in aware] + naive).cast(TIME_DTYPE)
+    parsed = expr.str.to_datetime(fmt, time_unit="us", strict=False)
+    if "%z" in fmt or "%:z" in fmt or "%#z" in fmt:
+        return parsed.dt.convert_time_zone("UTC")
+    return _localize(parsed, timezone)
