@@ -12,12 +12,13 @@ import json
 from collections import Counter
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from byod.data.config import IngestConfig, SourceConfig
 from byod.data.readers import REJECT_SCHEMA, ROW, RawTable, read_source
 from byod.data.schema import EVENT_SCHEMA, validate
-from byod.data.template import all_fields_blank, render
+from byod.data.template import all_fields_blank, normalize_whitespace, render
 from byod.data.timeparse import VALID_YEARS, parse_time
 from byod.errors import ConfigError
 from byod.io import write_csv, write_json, write_parquet
@@ -78,7 +79,7 @@ def ingest_sources(
     dupes = pl.DataFrame(schema=REJECT_SCHEMA)
     if drop_duplicates:
         all_events, dupes = _drop_duplicates(all_events)
-    accepted = Counter(all_events[_SOURCE].to_list())
+    accepted = dict(all_events.group_by(_SOURCE).len().iter_rows())
     for s in per_source:
         s["accepted"] = accepted.get(s["source"], 0)
     all_events = validate(all_events.drop(_SOURCE, ROW), "events")
@@ -103,15 +104,13 @@ def _map_source(
     src: SourceConfig, raw: RawTable, seq_offset: int
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     frame = _check_columns(src, raw)
-    schema = frame.schema
     ts = parse_time(
         pl.col(src.time_column),
-        schema[src.time_column],
+        frame.schema[src.time_column],
         src.time_format,
         src.timezone,
         name=src.time_column,
     )
-    user = pl.col(src.user_column).cast(pl.String).str.strip_chars()
     service = (
         pl.lit(src.service, pl.String)
         if src.service
@@ -122,31 +121,41 @@ def _map_source(
         if src.item_column
         else pl.lit(None, pl.String)
     )
-    # The first problem found names the row's reason; checks run in contract order.
-    checks = [
-        ((user.is_null()) | (user == ""), "missing_user_id", src.user_column),
-        (ts.is_null(), "bad_timestamp", src.time_column),
-        ((service.is_null()) | (service == ""), "missing_service", src.service_column or "service"),
-        (all_fields_blank(src.template_fields), "empty_text", ",".join(src.template_fields)),
-    ]
-    reason = pl.when(checks[0][0]).then(pl.lit(checks[0][1]))
-    column = pl.when(checks[0][0]).then(pl.lit(checks[0][2]))
-    for cond, name, col in checks[1:]:
-        reason = reason.when(cond).then(pl.lit(name))
-        column = column.when(cond).then(pl.lit(col))
     mapped = frame.with_columns(
-        user_id=user,
+        user_id=pl.col(src.user_column).cast(pl.String).str.strip_chars(),
         timestamp=ts,
         service=service,
         text=render(src.text),
         item_id=item,
         seq=pl.col(ROW) + seq_offset,
-        **{_REASON: reason.otherwise(None), _COLUMN: column.otherwise(None)},
+        _blank=all_fields_blank(src.template_fields),
+    )
+    mapped = mapped.with_columns(normalize_whitespace(mapped["text"]))
+    # The first problem found names the row's reason; checks run in contract order.
+    checks = [
+        (
+            pl.col("user_id").is_null() | (pl.col("user_id") == ""),
+            "missing_user_id",
+            src.user_column,
+        ),
+        (pl.col("timestamp").is_null(), "bad_timestamp", src.time_column),
+        (
+            pl.col("service").is_null() | (pl.col("service") == ""),
+            "missing_service",
+            src.service_column or "service",
+        ),
+        (pl.col("_blank"), "empty_text", ",".join(src.template_fields)),
+    ]
+    reason: Any = pl
+    column: Any = pl
+    for cond, name, col in checks:
+        reason = reason.when(cond).then(pl.lit(name))
+        column = column.when(cond).then(pl.lit(col))
+    mapped = mapped.with_columns(
+        reason.otherwise(None).alias(_REASON), column.otherwise(None).alias(_COLUMN)
     )
     good = mapped.filter(pl.col(_REASON).is_null())
-    extras = [
-        pl.col(c).cast(pl.String).alias(c) for c in src.extra_columns if c not in EVENT_SCHEMA
-    ]
+    extras = [pl.col(c).cast(pl.String) for c in src.extra_columns if c not in EVENT_SCHEMA]
     events = good.select([pl.col(c) for c in EVENT_SCHEMA] + extras + [pl.col(ROW)])
     bad = mapped.filter(pl.col(_REASON).is_not_null())
     return events, _value_rejects(src, raw, bad)
@@ -199,11 +208,17 @@ def _detail(reason: str, column: str, row: dict, src: SourceConfig) -> str:
 
 def _drop_duplicates(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Keep the first of events identical in user, time, service, text and item."""
-    key = pl.struct("user_id", "timestamp", "service", "text", "item_id")
-    first = key.is_first_distinct()
-    is_first = events.select(first).to_series()
-    if is_first.all():
+    cols = ["user_id", "timestamp", "service", "text", "item_id"]
+    key = pl.struct(cols)
+    # Hash first (fast); confirm candidates exactly, so a hash collision never drops an event.
+    hashed = events.select(cols).hash_rows()
+    candidates = hashed.is_in(hashed.filter(~hashed.is_first_distinct()).implode())
+    if not candidates.any():
         return events, pl.DataFrame(schema=REJECT_SCHEMA)
+    is_first = pl.Series(np.ones(events.height, dtype=bool))
+    subset_idx = candidates.arg_true()
+    exact_first = events[subset_idx].select(key.is_first_distinct()).to_series()
+    is_first = is_first.scatter(subset_idx, exact_first)
     dup = events.filter(~is_first)
     dupes = pl.DataFrame(
         {

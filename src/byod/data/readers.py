@@ -128,10 +128,14 @@ def _header(path: Path, delimiter: str, encoding: str) -> list[str]:
 
 def _read_delimited(path: Path, delimiter: str, encoding: str) -> RawTable:
     names = _header(path, delimiter, encoding)
-    table, invalid = _arrow_csv(path, names, delimiter, encoding, threads=True)
-    if any(row.number is None for row in invalid):
-        # Multi-threaded parsing does not know row numbers; re-read serially only when needed.
-        table, invalid = _arrow_csv(path, names, delimiter, encoding, threads=False)
+    # Fast path: strings, threads. A bad byte or an unnumbered bad row triggers a careful re-read
+    # (raw bytes, one thread), so clean files pay nothing for the checks.
+    try:
+        table, invalid = _arrow_csv(path, names, delimiter, encoding, pa.string(), threads=True)
+    except _Utf8Error:
+        table, invalid = None, [None]
+    if table is None or any(row is None or row.number is None for row in invalid):
+        table, invalid = _arrow_csv(path, names, delimiter, encoding, pa.binary(), threads=False)
     n_total = table.num_rows + len(invalid)
     bad_numbers = np.array(sorted(r.number for r in invalid), dtype=np.int64)
     rows = np.setdiff1d(np.arange(2, n_total + 2, dtype=np.int64), bad_numbers, assume_unique=True)
@@ -150,8 +154,18 @@ def _read_delimited(path: Path, delimiter: str, encoding: str) -> RawTable:
     return RawTable(frame=frame, rejects=rejects, columns=names)
 
 
+class _Utf8Error(Exception):
+    """The fast string read met invalid UTF-8."""
+
+
 def _arrow_csv(
-    path: Path, names: list[str], delimiter: str, encoding: str, *, threads: bool
+    path: Path,
+    names: list[str],
+    delimiter: str,
+    encoding: str,
+    value_type: pa.DataType,
+    *,
+    threads: bool,
 ) -> tuple[pa.Table, list]:
     invalid: list = []
 
@@ -170,12 +184,15 @@ def _arrow_csv(
             parse_options=pa_csv.ParseOptions(
                 delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
             ),
-            # Read raw bytes: decoding is checked per value, so one bad byte rejects one row.
             convert_options=pa_csv.ConvertOptions(
-                column_types={n: pa.binary() for n in names}, strings_can_be_null=False
+                column_types={n: value_type for n in names}, strings_can_be_null=False
             ),
         )
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+    except pa.ArrowInvalid as exc:
+        if value_type == pa.string() and "UTF8" in str(exc).upper():
+            raise _Utf8Error from exc
+        raise InputFileError(f"{path}: cannot be parsed as delimited text ({exc})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(f"{path}: cannot be parsed as delimited text ({exc})") from exc
     if table.column_names != names:
         table = table.rename_columns(names)
@@ -190,6 +207,9 @@ def _decode_columns(
     bad_rows: dict[int, str] = {}  # index -> first bad column
     for name in table.column_names:
         col = table[name].combine_chunks()
+        if col.type == pa.string():
+            columns[name] = col
+            continue
         try:
             columns[name] = col.cast(pa.string())
         except pa.ArrowInvalid:

@@ -6,14 +6,18 @@ import string
 
 import polars as pl
 
-__all__ = ["render", "all_fields_blank"]
+__all__ = ["render", "all_fields_blank", "normalize_whitespace"]
+
+# Whitespace other than a single inner space: every Unicode whitespace character but " ", plus
+# a double space. Checked with a literal multi-pattern search, ~5x faster than a regex class.
+_IRREGULAR_SPACE = [c for c in map(chr, range(0x3001)) if c.isspace() and c != " "] + ["  "]
 
 
 def render(template: str) -> pl.Expr:
     """Expression rendering ``template`` per row; null fields render as empty strings.
 
-    Whitespace runs (including newlines inside values) collapse to one space and the result is
-    stripped, because serialization joins events with newlines.
+    The result still needs :func:`normalize_whitespace` (kept separate because it is costly and
+    only a few rows usually need it).
     """
     parts: list[pl.Expr] = []
     for literal, name, _spec, _conv in string.Formatter().parse(template):
@@ -21,8 +25,23 @@ def render(template: str) -> pl.Expr:
             parts.append(pl.lit(literal))
         if name is not None:
             parts.append(pl.col(name).cast(pl.String).fill_null(""))
-    text = pl.concat_str(parts) if len(parts) > 1 else parts[0]
-    return text.str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.concat_str(parts) if len(parts) > 1 else parts[0]
+
+
+def normalize_whitespace(text: pl.Series) -> pl.Series:
+    """Collapse whitespace runs (newlines, tabs, NBSP included) to one space and strip.
+
+    Serialization joins events with newlines, so an event text must not contain any. The regex
+    replacement runs only on the rows that need it: on clean logs this is a cheap scan.
+    """
+    stripped_len = text.str.strip_chars().str.len_bytes()
+    needs = text.str.contains_any(_IRREGULAR_SPACE) | (stripped_len != text.str.len_bytes())
+    needs = needs.fill_null(False)
+    if not needs.any():
+        return text
+    idx = needs.arg_true()
+    fixed = text.gather(idx).str.replace_all(r"\s+", " ").str.strip_chars()
+    return text.scatter(idx, fixed)
 
 
 def all_fields_blank(fields: tuple[str, ...]) -> pl.Expr:

@@ -6,6 +6,8 @@ cannot hold the requested format at all is a config error.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import polars as pl
 
 from byod.data.schema import TIME_DTYPE
@@ -16,6 +18,8 @@ __all__ = ["parse_time", "VALID_YEARS"]
 # Outside these years a timestamp is almost always a unit mistake (epoch_ms read as epoch_s).
 VALID_YEARS = (1900, 2200)
 
+_LO = datetime(VALID_YEARS[0], 1, 1, tzinfo=UTC)
+_HI = datetime(VALID_YEARS[1], 1, 1, tzinfo=UTC)
 _ISO_AWARE = ("%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M%z")
 _ISO_NAIVE = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
@@ -44,9 +48,7 @@ def parse_time(expr: pl.Expr, dtype: pl.DataType, fmt: str, timezone: str, *, na
         out = _from_string(expr.str.strip_chars(), fmt, timezone)
     else:
         raise ConfigError(f"column {name!r} has type {dtype}, which cannot hold a timestamp")
-    lo, hi = VALID_YEARS
-    year = out.dt.year()
-    return pl.when((year >= lo) & (year < hi)).then(out).otherwise(None)
+    return pl.when(out.is_between(_LO, _HI, closed="left")).then(out)
 
 
 def _localize(naive: pl.Expr, timezone: str) -> pl.Expr:
@@ -67,16 +69,13 @@ def _from_temporal(expr: pl.Expr, dtype: pl.DataType, timezone: str) -> pl.Expr:
     return expr.dt.convert_time_zone("UTC")
 
 
-def _from_epoch(seconds_or_ms: pl.Expr, fmt: str) -> pl.Expr:
+def _from_epoch(value: pl.Expr, fmt: str) -> pl.Expr:
+    """Epoch seconds / milliseconds (Float64) to UTC; NaN, inf and overflow become null."""
     scale = {"epoch_s": 1_000_000, "epoch_ms": 1_000}.get(fmt)
     if scale is None:
         raise ConfigError(f"unknown epoch format {fmt!r}")
-    micros = (seconds_or_ms * scale).round(0)
-    # Guard the Int64 cast against inf / NaN / overflow; the year check rejects the rest.
-    ok = micros.is_finite() & (micros.abs() < 9e18)
-    return pl.from_epoch(
-        pl.when(ok).then(micros).cast(pl.Int64), time_unit="us"
-    ).dt.replace_time_zone("UTC")
+    micros = (value * scale).round(0).cast(pl.Int64, strict=False)
+    return pl.from_epoch(micros, time_unit="us").dt.replace_time_zone("UTC")
 
 
 def _from_string(expr: pl.Expr, fmt: str, timezone: str) -> pl.Expr:
