@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -11,7 +13,7 @@ from rich.console import Console
 
 from byod.errors import ByodError
 
-__all__ = ["console", "err_console", "user_errors"]
+__all__ = ["console", "err_console", "user_errors", "byod_home"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -31,3 +33,8 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(code=2) from None
 
     return wrapper
+
+
+def byod_home() -> Path:
+    """Return the cache root: ``$BYOD_HOME`` or ``~/.cache/byod`` (read in the CLI layer only)."""
+    return Path(os.environ.get("BYOD_HOME") or Path.home() / ".cache" / "byod")

@@ -9,6 +9,8 @@ import typer
 from byod import __version__
 from byod.cli.data import app as data_app
 from byod.cli.demo import demo
+from byod.cli.embed import embed_command
+from byod.cli.pretrain import pretrain_command
 
 app = typer.Typer(
     name="byod",
@@ -18,6 +20,8 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.command("demo")(demo)
+app.command("pretrain")(pretrain_command)
+app.command("embed")(embed_command)
 
 
 def _version(value: bool) -> None:

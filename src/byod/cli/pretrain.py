@@ -1,0 +1,89 @@
+"""``byod pretrain``: contrastive pretraining of the user encoder."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from byod.cli._common import byod_home, console, user_errors
+from byod.data.schema import read_table
+from byod.errors import ConfigError
+from byod.pretrain.run import BASELINES, PretrainConfig, baseline_encoder, pretrain
+
+
+def _yaml(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of pretrain settings")
+    return raw
+
+
+@user_errors
+def pretrain_command(
+    histories: Annotated[
+        Path, typer.Option("--histories", help="Histories Parquet (byod data serialize).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML with PretrainConfig keys.")
+    ] = None,
+    objective: Annotated[str | None, typer.Option(help="clue | simclr | next.")] = None,
+    backbone: Annotated[
+        str | None, typer.Option(help="e5-small | minilm | a local folder.")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs.")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Contrastive batch (pairs per step).")
+    ] = None,
+    chunk_size: Annotated[int | None, typer.Option(help="Rows embedded at once (memory).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda.")] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help=f"Write an untrained baseline: {' | '.join(BASELINES)}.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue from the last checkpoint in --out.")
+    ] = False,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Event-text vector cache (default $BYOD_HOME/text-vectors).")
+    ] = None,
+) -> None:
+    """Pretrain a user encoder on serialized histories (or write an untrained baseline)."""
+    cli = {
+        "objective": objective,
+        "backbone": backbone,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "chunk_size": chunk_size,
+        "max_steps": max_steps,
+        "seed": seed,
+        "device": device,
+    }
+    raw = {**_yaml(config), **{k: v for k, v in cli.items() if v is not None}}
+    cfg = PretrainConfig.from_dict(raw, where=str(config) if config else "pretrain options")
+    data = read_table(histories, "histories")
+    cache = cache_dir or byod_home() / "text-vectors"
+    if baseline:
+        from byod.encoders.backbone import open_backbone
+
+        bb = open_backbone(cfg.backbone)
+        baseline_encoder(baseline, data, bb, max_events=cfg.max_events, seed=cfg.seed).save(out)
+        console.print(f"wrote the {baseline} baseline to {out}")
+        return
+    console.print(f"pretraining {cfg.objective} on {data.height:,} histories with {cfg.backbone}")
+    encoder, state = pretrain(data, out, cfg, cache_dir=cache, resume=resume)
+    best = min((h["val_loss"] for h in state.history), default=float("nan"))
+    console.print(
+        f"done: {state.epoch} epochs, {state.global_step} steps, best validation loss {best:.4f}; "
+        f"model in {out} (dim {encoder.dim})"
+    )
+    console.print(f"settings: {dataclasses.asdict(cfg)}", highlight=False)

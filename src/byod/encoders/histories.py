@@ -1,0 +1,174 @@
+"""Histories as flat arrays over a table of distinct event-text vectors.
+
+``HistoryArrays.build`` turns a histories table (``HISTORY_SCHEMA``) into numpy arrays: every
+event is an index into ``vectors`` (one row per distinct event text), so a batch of views is a
+gather, not a re-encoding. ``collate`` pads views into the tensors the sequence encoder reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+import polars as pl
+import torch
+
+from byod.data.schema import validate
+from byod.encoders.backbone import TextBackbone
+from byod.encoders.cache import EmbeddingCache, encode_unique
+
+__all__ = ["HistoryArrays", "View", "Batch", "collate"]
+
+_US_PER_DAY = 86_400 * 1_000_000
+
+
+@dataclasses.dataclass
+class View:
+    """One (possibly augmented) slice of a history: event indices, their times, the service."""
+
+    events: np.ndarray  # (L,) int64 indices into HistoryArrays.vectors
+    days: np.ndarray  # (L,) float64 days since the epoch
+    service: int
+
+
+@dataclasses.dataclass
+class Batch:
+    """Padded views. ``events``/``mask``/``recency``: (B, L); ``service``: (B,)."""
+
+    events: torch.Tensor
+    mask: torch.Tensor
+    recency: torch.Tensor
+    service: torch.Tensor
+
+    def to(self, device: torch.device | str) -> Batch:
+        """Move every tensor to ``device``."""
+        return Batch(*(getattr(self, f.name).to(device) for f in dataclasses.fields(self)))
+
+    def __len__(self) -> int:
+        return self.events.shape[0]
+
+    def slice(self, start: int, stop: int) -> Batch:
+        """Rows ``start:stop`` of the batch."""
+        return Batch(*(getattr(self, f.name)[start:stop] for f in dataclasses.fields(self)))
+
+
+@dataclasses.dataclass
+class HistoryArrays:
+    """All histories of a table, flattened.
+
+    Attributes:
+        user_ids: distinct users, in first-seen order.
+        hist_user: (H,) user index of each history.
+        hist_service: (H,) service index of each history (into ``services``).
+        offsets: (H + 1,) history ``h`` owns ``events[offsets[h]:offsets[h + 1]]``.
+        events: (E,) int64 index into ``vectors`` per event, oldest first within a history.
+        days: (E,) float64 event times in days since the epoch.
+        vectors: (T, dim) float32, one row per distinct event text.
+        services: service names; index 0 is reserved for services unknown to a model.
+    """
+
+    user_ids: list[str]
+    hist_user: np.ndarray
+    hist_service: np.ndarray
+    offsets: np.ndarray
+    events: np.ndarray
+    days: np.ndarray
+    vectors: np.ndarray
+    services: list[str]
+
+    @classmethod
+    def build(
+        cls,
+        histories: pl.DataFrame,
+        backbone: TextBackbone,
+        *,
+        cache: EmbeddingCache | None = None,
+        services: list[str] | None = None,
+        batch_size: int = 64,
+        progress: bool = False,
+    ) -> HistoryArrays:
+        """Encode the distinct event texts of ``histories`` and index every event.
+
+        Args:
+            histories: a histories table.
+            backbone: encodes event texts.
+            cache: reuse / store event-text vectors.
+            services: a fixed service vocabulary (a trained model's); ``None`` builds one.
+            batch_size: backbone batch size.
+            progress: show the backbone's progress bar.
+        """
+        histories = validate(histories, "histories").sort("user_id", "service")
+        flat = histories.select(
+            pl.col("event_texts").explode().alias("text"),
+            pl.col("event_timestamps").explode().dt.epoch("us").alias("us"),
+        )
+        uniq = flat["text"].unique(maintain_order=True)
+        vectors = encode_unique(
+            uniq.to_list(), backbone, cache, batch_size=batch_size, progress=progress
+        )
+        events = flat["text"].replace_strict(uniq, pl.int_range(uniq.len(), eager=True)).to_numpy()
+        if services is None:
+            services = ["<unknown>", *sorted(histories["service"].unique().to_list())]
+        lookup = {s: i for i, s in enumerate(services)}
+        users = histories["user_id"].unique(maintain_order=True)
+        user_index = {u: i for i, u in enumerate(users.to_list())}
+        counts = histories["n_events"].to_numpy()
+        return cls(
+            user_ids=users.to_list(),
+            hist_user=np.array(
+                [user_index[u] for u in histories["user_id"].to_list()], dtype=np.int64
+            ),
+            hist_service=np.array(
+                [lookup.get(s, 0) for s in histories["service"].to_list()], dtype=np.int64
+            ),
+            offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            events=events.astype(np.int64),
+            days=flat["us"].to_numpy().astype(np.float64) / _US_PER_DAY,
+            vectors=vectors,
+            services=services,
+        )
+
+    @property
+    def n_histories(self) -> int:
+        """Number of (user, service) histories."""
+        return len(self.hist_user)
+
+    @functools.cached_property
+    def by_user(self) -> list[np.ndarray]:
+        """For each user index, the indices of its histories."""
+        order = np.argsort(self.hist_user, kind="stable")
+        bounds = np.searchsorted(self.hist_user[order], np.arange(len(self.user_ids) + 1))
+        return [order[bounds[u] : bounds[u + 1]] for u in range(len(self.user_ids))]
+
+    def view(self, h: int, max_events: int | None = None) -> View:
+        """History ``h`` as a view, its most recent ``max_events`` events."""
+        lo, hi = self.offsets[h], self.offsets[h + 1]
+        if max_events is not None:
+            lo = max(lo, hi - max_events)
+        return View(self.events[lo:hi], self.days[lo:hi], int(self.hist_service[h]))
+
+
+def collate(views: list[View]) -> Batch:
+    """Pad ``views`` (left-aligned) into a :class:`Batch`.
+
+    Recency is counted in days before each view's last event.
+    """
+    length = max(1, max(len(v.events) for v in views))
+    n = len(views)
+    events = np.zeros((n, length), dtype=np.int64)
+    mask = np.zeros((n, length), dtype=bool)
+    recency = np.zeros((n, length), dtype=np.float32)
+    for i, v in enumerate(views):
+        k = len(v.events)
+        events[i, :k] = v.events
+        mask[i, :k] = True
+        if k:
+            recency[i, :k] = v.days[-1] - v.days
+    service = np.array([v.service for v in views], dtype=np.int64)
+    return Batch(
+        torch.from_numpy(events),
+        torch.from_numpy(mask),
+        torch.from_numpy(recency),
+        torch.from_numpy(service),
+    )

@@ -1,0 +1,227 @@
+"""The user encoder: raw histories in, one L2-normalised vector per user out.
+
+A saved model is a folder that loads without byod's training code::
+
+    MODEL_DIR/
+      user_encoder.json         config: backbone (name, fingerprint), mode, sizes, services, ...
+      sequence.safetensors      sequence-encoder weights (absent in ``mean`` mode)
+
+Modes:
+    ``sequence``: the CLUE shape: cached event-text vectors -> sequence encoder, per (user,
+        service) history; a user's vector is the normalised mean over its services.
+    ``mean``: the zero-shot baseline: the normalised mean of the backbone vectors of all the
+        user's events (no training).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import torch
+from safetensors.torch import load_file, save_file
+
+from byod.data.serialize import SerializeConfig, serialize
+from byod.encoders.backbone import TextBackbone, open_backbone
+from byod.encoders.cache import EmbeddingCache
+from byod.encoders.histories import HistoryArrays, collate
+from byod.encoders.sequence import SequenceEncoder, SequenceEncoderConfig
+from byod.errors import ByodError
+from byod.io import atomic_path, write_json
+
+__all__ = ["UserEncoder", "UserEncoderConfig", "MODES", "model_hash"]
+
+MODES = ("sequence", "mean")
+_CONFIG = "user_encoder.json"
+_WEIGHTS = "sequence.safetensors"
+
+
+@dataclasses.dataclass(frozen=True)
+class UserEncoderConfig:
+    """Everything needed to rebuild a user encoder (saved as ``user_encoder.json``)."""
+
+    backbone: str
+    backbone_fingerprint: str
+    mode: str = "sequence"
+    sequence: SequenceEncoderConfig | None = None
+    services: tuple[str, ...] = ("<unknown>",)
+    max_events: int = 128
+    objective: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        d = dataclasses.asdict(self)
+        d["format"] = "byod-user-encoder/1"
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> UserEncoderConfig:
+        """Inverse of :meth:`to_json`."""
+        d = dict(d)
+        if d.pop("format", None) != "byod-user-encoder/1":
+            raise ByodError(
+                "not a byod user-encoder config (format 'byod-user-encoder/1' expected)"
+            )
+        seq = d.pop("sequence")
+        return cls(
+            sequence=SequenceEncoderConfig(**seq) if seq else None,
+            services=tuple(d.pop("services")),
+            **d,
+        )
+
+
+class UserEncoder:
+    """Histories -> user vectors.
+
+    Args:
+        config: the encoder's config.
+        backbone: the event-text backbone (its fingerprint must match the config's).
+        sequence: the trained sequence encoder (``sequence`` mode).
+        cache: event-text vector cache.
+        device: where the sequence encoder runs.
+    """
+
+    def __init__(
+        self,
+        config: UserEncoderConfig,
+        backbone: TextBackbone,
+        sequence: SequenceEncoder | None = None,
+        *,
+        cache: EmbeddingCache | None = None,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        if config.mode not in MODES:
+            raise ByodError(f"mode must be one of {MODES}, got {config.mode!r}")
+        if config.mode == "sequence" and sequence is None:
+            raise ByodError("a 'sequence' user encoder needs its sequence encoder")
+        if backbone.fingerprint != config.backbone_fingerprint:
+            raise ByodError(
+                f"backbone {backbone.name!r} has fingerprint {backbone.fingerprint}, but the model "
+                f"was trained with {config.backbone_fingerprint}; install the same backbone"
+            )
+        self.config = config
+        self.backbone = backbone
+        self.sequence = sequence.to(device).eval() if sequence is not None else None
+        self.cache = cache
+        self.device = torch.device(device)
+
+    @property
+    def dim(self) -> int:
+        """Size of the user vectors."""
+        if self.config.mode == "mean":
+            return self.backbone.dim
+        return self.config.sequence.out_dim
+
+    def arrays(self, histories: pl.DataFrame, *, progress: bool = False) -> HistoryArrays:
+        """Index ``histories`` over cached event-text vectors (the model's service vocabulary)."""
+        return HistoryArrays.build(
+            histories,
+            self.backbone,
+            cache=self.cache,
+            services=list(self.config.services),
+            progress=progress,
+        )
+
+    @torch.no_grad()
+    def encode(
+        self, histories: pl.DataFrame, *, batch_size: int = 256, progress: bool = False
+    ) -> pl.DataFrame:
+        """Encode ``histories`` into ``user_id, vector`` rows (float32 vectors of size ``dim``)."""
+        arrays = self.arrays(histories, progress=progress)
+        vectors = self.encode_arrays(arrays, batch_size=batch_size)
+        return pl.DataFrame(
+            {"user_id": arrays.user_ids, "vector": vectors},
+            schema={"user_id": pl.String, "vector": pl.Array(pl.Float32, self.dim)},
+        )
+
+    def encode_events(self, events: pl.DataFrame, *, progress: bool = False) -> pl.DataFrame:
+        """Serialize raw events as in training, then encode (new users need no retraining)."""
+        histories = serialize(events, SerializeConfig(max_events=self.config.max_events))
+        return self.encode(histories, progress=progress)
+
+    @torch.no_grad()
+    def encode_arrays(self, arrays: HistoryArrays, *, batch_size: int = 256) -> np.ndarray:
+        """User vectors ``(n_users, dim)`` float32 for indexed histories."""
+        n_users = len(arrays.user_ids)
+        if self.config.mode == "mean":
+            per_hist = _mean_vectors(arrays)
+            weights = np.diff(arrays.offsets).astype(np.float32)
+        else:
+            per_hist = self._sequence_vectors(arrays, batch_size)
+            weights = np.ones(arrays.n_histories, dtype=np.float32)
+        sums = np.zeros((n_users, per_hist.shape[1]), dtype=np.float32)
+        np.add.at(sums, arrays.hist_user, per_hist * weights[:, None])
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return sums / np.maximum(norms, 1e-12)
+
+    def _sequence_vectors(self, arrays: HistoryArrays, batch_size: int) -> np.ndarray:
+        table = torch.from_numpy(arrays.vectors).to(self.device)
+        out = []
+        for start in range(0, arrays.n_histories, batch_size):
+            hs = range(start, min(start + batch_size, arrays.n_histories))
+            batch = collate([arrays.view(h, self.config.max_events) for h in hs]).to(self.device)
+            z = self.sequence(table[batch.events], batch.mask, batch.recency, batch.service)
+            out.append(z.float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+
+    def save(self, model_dir: str | Path) -> Path:
+        """Write the config and weights into ``model_dir`` (each file atomically)."""
+        model_dir = Path(model_dir)
+        if self.sequence is not None:
+            state = {
+                k: v.detach().cpu().contiguous() for k, v in self.sequence.state_dict().items()
+            }
+            with atomic_path(model_dir / _WEIGHTS) as tmp:
+                save_file(state, str(tmp))
+        cfg = self.config.to_json()
+        cfg["saved_at"] = datetime.now(UTC).isoformat()
+        write_json(cfg, model_dir / _CONFIG)
+        return model_dir
+
+    @classmethod
+    def load(
+        cls,
+        model_dir: str | Path,
+        *,
+        backbone: TextBackbone | None = None,
+        cache_dir: str | Path | None = None,
+        device: str = "cpu",
+    ) -> UserEncoder:
+        """Load a saved encoder; the backbone is opened by name unless given."""
+        model_dir = Path(model_dir)
+        path = model_dir / _CONFIG
+        if not path.exists():
+            raise ByodError(f"{model_dir}: not a byod model folder (no {_CONFIG})")
+        config = UserEncoderConfig.from_json(json.loads(path.read_text(encoding="utf-8")))
+        backbone = backbone or open_backbone(config.backbone, device=device)
+        sequence = None
+        if config.mode == "sequence":
+            sequence = SequenceEncoder(config.sequence)
+            sequence.load_state_dict(load_file(str(model_dir / _WEIGHTS)))
+        cache = EmbeddingCache(cache_dir, backbone.fingerprint, backbone.dim) if cache_dir else None
+        return cls(config, backbone, sequence, cache=cache, device=device)
+
+
+def _mean_vectors(arrays: HistoryArrays) -> np.ndarray:
+    """Mean backbone vector per history ``(H, dim)``."""
+    sums = np.add.reduceat(arrays.vectors[arrays.events], arrays.offsets[:-1], axis=0)
+    counts = np.diff(arrays.offsets)[:, None]
+    sums[counts[:, 0] == 0] = 0  # reduceat repeats a row for empty ranges
+    return (sums / np.maximum(counts, 1)).astype(np.float32)
+
+
+def model_hash(model_dir: str | Path) -> str:
+    """sha256 (first 16 hex) over a model folder's config and weights."""
+    h = hashlib.sha256()
+    for name in (_CONFIG, _WEIGHTS):
+        path = Path(model_dir) / name
+        if path.exists():
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""The feature table (user -> vector, versioned, with metadata) and its nearest-neighbour index."""

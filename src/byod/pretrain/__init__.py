@@ -1,0 +1,1 @@
+"""Contrastive pretraining of the user encoder: pair views, gradient caching, the trainer."""

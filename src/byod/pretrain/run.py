@@ -1,0 +1,210 @@
+"""Pretrain a user encoder end to end: histories in, a saved model folder out.
+
+``pretrain`` wires the pieces: backbone + event-text cache -> indexed histories -> sequence
+encoder + InfoNCE loss + AdamW -> :class:`Trainer` with checkpointing, early stopping (the best
+model by validation loss is what gets saved), a metrics log and a progress bar.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import torch
+
+from byod.encoders.backbone import TextBackbone, open_backbone
+from byod.encoders.cache import EmbeddingCache
+from byod.encoders.histories import HistoryArrays
+from byod.encoders.sequence import SequenceEncoder, SequenceEncoderConfig
+from byod.encoders.user import UserEncoder, UserEncoderConfig
+from byod.errors import ConfigError
+from byod.losses import InfoNCELoss
+from byod.pretrain.callbacks import Checkpoint, EarlyStopping, MetricsLog, ProgressBar
+from byod.pretrain.trainer import TrainConfig, Trainer, TrainState, load_checkpoint
+from byod.pretrain.views import OBJECTIVES, make_sampler
+
+__all__ = ["PretrainConfig", "pretrain", "baseline_encoder", "BASELINES"]
+
+BASELINES = ("zero-shot", "random")
+CHECKPOINT = "checkpoints/last.pt"
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainConfig:
+    """What to train (the YAML form of ``byod pretrain`` maps onto these keys).
+
+    Attributes:
+        objective: ``clue``, ``simclr`` or ``next``.
+        backbone: packaged backbone name or a sentence-transformers folder.
+        max_events: events per view / per encoded history.
+        dim, out_dim, layers, heads, dropout: sequence-encoder sizes.
+        temperature: InfoNCE temperature (initial value when learned).
+        learn_temperature: learn the temperature.
+        lr, weight_decay: AdamW settings.
+        patience: early-stopping patience in epochs.
+        epochs, batch_size, chunk_size, val_fraction, seed, device, max_steps: see TrainConfig.
+    """
+
+    objective: str = "clue"
+    backbone: str = "minilm"
+    max_events: int = 128
+    dim: int = 256
+    out_dim: int = 256
+    layers: int = 2
+    heads: int = 4
+    dropout: float = 0.1
+    temperature: float = 0.05
+    learn_temperature: bool = True
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    patience: int = 3
+    epochs: int = 30
+    batch_size: int = 256
+    chunk_size: int = 128
+    val_fraction: float = 0.1
+    seed: int = 0
+    device: str = "auto"
+    max_steps: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(
+                f"objective must be one of {list(OBJECTIVES)}, got {self.objective!r}"
+            )
+        if self.batch_size < 2 or self.chunk_size < 1:
+            raise ConfigError("batch_size must be >= 2 and chunk_size >= 1")
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str = "pretrain config") -> PretrainConfig:
+        """Build from a mapping; unknown keys fail with the list of valid keys."""
+        valid = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(raw) - set(valid))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys are {valid}")
+        return cls(**raw)
+
+    def train_config(self) -> TrainConfig:
+        """The loop settings."""
+        return TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            chunk_size=self.chunk_size,
+            val_fraction=self.val_fraction,
+            seed=self.seed,
+            device=self.device,
+            max_steps=self.max_steps,
+        )
+
+
+def _sequence_config(cfg: PretrainConfig, arrays: HistoryArrays) -> SequenceEncoderConfig:
+    return SequenceEncoderConfig(
+        input_dim=arrays.vectors.shape[1],
+        dim=cfg.dim,
+        out_dim=cfg.out_dim,
+        layers=cfg.layers,
+        heads=cfg.heads,
+        dropout=cfg.dropout,
+        max_events=cfg.max_events,
+        n_services=len(arrays.services),
+    )
+
+
+def pretrain(
+    histories: pl.DataFrame,
+    out_dir: str | Path,
+    config: PretrainConfig,
+    *,
+    backbone: TextBackbone | None = None,
+    cache_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> tuple[UserEncoder, TrainState]:
+    """Train a user encoder on ``histories`` and save the best one into ``out_dir``.
+
+    Args:
+        histories: training histories (``HISTORY_SCHEMA``); only their events are ever seen.
+        out_dir: the model folder (config, weights, ``checkpoints/``, ``metrics.jsonl``).
+        config: what to train.
+        backbone: the event-text backbone (default: opened by ``config.backbone``).
+        cache_dir: event-text vector cache.
+        resume: continue from ``out_dir/checkpoints/last.pt`` when it exists.
+        progress: show progress bars.
+    """
+    out_dir = Path(out_dir)
+    torch.manual_seed(config.seed)
+    backbone = backbone or open_backbone(config.backbone)
+    cache = EmbeddingCache(cache_dir, backbone.fingerprint, backbone.dim) if cache_dir else None
+    arrays = HistoryArrays.build(histories, backbone, cache=cache, progress=progress)
+    seq_cfg = _sequence_config(config, arrays)
+    model = SequenceEncoder(seq_cfg)
+    enc_cfg = UserEncoderConfig(
+        backbone=backbone.name,
+        backbone_fingerprint=backbone.fingerprint,
+        mode="sequence",
+        sequence=seq_cfg,
+        services=tuple(arrays.services),
+        max_events=config.max_events,
+        objective=config.objective,
+        extra={"pretrain": dataclasses.asdict(config)},
+    )
+
+    def save_best(trainer: Trainer) -> None:
+        UserEncoder(enc_cfg, backbone, trainer.model, cache=cache, device=trainer.device).save(
+            out_dir
+        )
+
+    trainer = Trainer(
+        model,
+        InfoNCELoss(config.temperature, learnable=config.learn_temperature),
+        functools.partial(torch.optim.AdamW, lr=config.lr, weight_decay=config.weight_decay),
+        make_sampler(config.objective, config.max_events),
+        config.train_config(),
+        callbacks=[
+            MetricsLog(out_dir / "metrics.jsonl"),
+            EarlyStopping(config.patience, on_improve=save_best),
+            Checkpoint(out_dir / CHECKPOINT),
+            ProgressBar(progress),
+        ],
+    )
+    if resume and (out_dir / CHECKPOINT).exists():
+        trainer.split_users(arrays)
+        load_checkpoint(trainer, out_dir / CHECKPOINT)
+    state = trainer.fit(arrays)
+    if not (out_dir / "user_encoder.json").exists():  # no validation improvement recorded
+        save_best(trainer)
+    return UserEncoder.load(out_dir, backbone=backbone, cache_dir=cache_dir), state
+
+
+def baseline_encoder(
+    kind: str,
+    histories: pl.DataFrame,
+    backbone: TextBackbone,
+    *,
+    max_events: int = 128,
+    seed: int = 0,
+) -> UserEncoder:
+    """An untrained encoder: ``zero-shot`` (mean of event vectors) or ``random`` (random init)."""
+    if kind not in BASELINES:
+        raise ConfigError(f"baseline must be one of {list(BASELINES)}, got {kind!r}")
+    services = ["<unknown>", *sorted(histories["service"].unique().to_list())]
+    common = {
+        "backbone": backbone.name,
+        "backbone_fingerprint": backbone.fingerprint,
+        "services": tuple(services),
+        "max_events": max_events,
+        "objective": kind,
+    }
+    if kind == "zero-shot":
+        return UserEncoder(UserEncoderConfig(mode="mean", **common), backbone)
+    torch.manual_seed(seed)
+    seq_cfg = SequenceEncoderConfig(
+        input_dim=backbone.dim, max_events=max_events, n_services=len(services)
+    )
+    return UserEncoder(
+        UserEncoderConfig(mode="sequence", sequence=seq_cfg, **common),
+        backbone,
+        SequenceEncoder(seq_cfg),
+    )

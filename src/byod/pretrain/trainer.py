@@ -1,0 +1,311 @@
+"""The pretraining loop, composed from a model, a loss, an optimizer factory, a sampler, callbacks.
+
+Callbacks do the checkpointing, early stopping, metrics log and progress bar.
+
+Determinism without saved random state: the user order of epoch ``e`` comes from
+``default_rng([seed, e])``, the views of step ``s`` from ``default_rng([seed, e, s])`` and the
+torch seed of a step from ``(seed, global step)``. A resumed run therefore continues exactly as
+an uninterrupted one would, and the same seed gives the same model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from byod.encoders.histories import Batch, HistoryArrays, collate
+from byod.encoders.sequence import SequenceEncoder
+from byod.io import atomic_path
+from byod.pretrain.grad_cache import grad_cache_step
+from byod.pretrain.views import PairSampler
+
+__all__ = [
+    "TrainConfig",
+    "TrainState",
+    "Trainer",
+    "Callback",
+    "pick_device",
+    "save_checkpoint",
+    "load_checkpoint",
+]
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Loop settings (the model, loss and optimizer are passed as objects).
+
+    Attributes:
+        epochs: maximum passes over the training users.
+        batch_size: pairs per step: the contrastive batch, i.e. 2 x (batch_size - 1) negatives.
+        chunk_size: views embedded at once (GradCache); memory scales with this, not batch_size.
+        val_fraction: share of eligible users held out for the validation loss.
+        seed: everything random derives from it.
+        device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
+        mixed_precision: bfloat16 autocast on CUDA.
+        max_steps: stop after this many steps in total (None: no limit).
+    """
+
+    epochs: int = 20
+    batch_size: int = 256
+    chunk_size: int = 128
+    val_fraction: float = 0.1
+    seed: int = 0
+    device: str = "auto"
+    mixed_precision: bool = True
+    max_steps: int | None = None
+
+
+@dataclasses.dataclass
+class TrainState:
+    """Mutable progress, checkpointed as plain values."""
+
+    epoch: int = 0
+    step_in_epoch: int = 0
+    global_step: int = 0
+    best_val: float = math.inf
+    bad_epochs: int = 0
+    history: list[dict[str, float]] = dataclasses.field(default_factory=list)
+    stop: bool = False
+    last_loss: float = math.nan
+
+
+class Callback(Protocol):
+    """Hooks called by :class:`Trainer`; each may set ``state.stop``."""
+
+    def on_step_end(self, trainer: Trainer, state: TrainState) -> None:
+        """After each optimizer step."""
+
+    def on_epoch_end(self, trainer: Trainer, state: TrainState) -> None:
+        """After each epoch's validation."""
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    """Contrastive pretraining of a :class:`SequenceEncoder` over precomputed event vectors.
+
+    Args:
+        model: the sequence encoder.
+        loss: maps two (B, d) embedding sets to a scalar (e.g. :class:`InfoNCELoss`).
+        optimizer_factory: ``functools.partial(torch.optim.AdamW, lr=...)``.
+        sampler: the objective's pair sampler.
+        config: loop settings.
+        callbacks: checkpointing, early stopping, logging, progress.
+    """
+
+    def __init__(
+        self,
+        model: SequenceEncoder,
+        loss: nn.Module,
+        optimizer_factory: OptimizerFactory,
+        sampler: PairSampler,
+        config: TrainConfig,
+        callbacks: list[Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.device = pick_device(config.device)
+        self.model = model.to(self.device)
+        self.loss = loss.to(self.device)
+        self.sampler = sampler
+        self.optimizer = optimizer_factory(list(model.parameters()) + list(loss.parameters()))
+        self.callbacks = callbacks or []
+        self.state = TrainState()
+        self.train_users = np.zeros(0, dtype=np.int64)
+        self.val_users = np.zeros(0, dtype=np.int64)
+        self.steps_per_epoch = 0
+
+    # -- data -----------------------------------------------------------------------------
+    def split_users(self, arrays: HistoryArrays) -> None:
+        """Hold out ``val_fraction`` of the eligible users (seeded)."""
+        eligible = self.sampler.eligible(arrays)
+        if len(eligible) < 4:
+            raise ValueError(
+                f"only {len(eligible)} users can form pairs for this objective; need >= 4"
+            )
+        rng = np.random.default_rng([self.config.seed, 2**31 - 1])
+        perm = rng.permutation(eligible)
+        n_val = (
+            max(2, int(round(self.config.val_fraction * len(perm))))
+            if self.config.val_fraction
+            else 0
+        )
+        self.val_users, self.train_users = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        self.steps_per_epoch = len(self.train_users) // self.config.batch_size or 1
+
+    def _pairs(
+        self, arrays: HistoryArrays, users: np.ndarray, rng: np.random.Generator
+    ) -> tuple[Batch, Batch]:
+        pairs = [self.sampler.pair(arrays, int(u), rng) for u in users]
+        return collate([p[0] for p in pairs]), collate([p[1] for p in pairs])
+
+    def _epoch_users(self, epoch: int) -> np.ndarray:
+        return np.random.default_rng([self.config.seed, epoch]).permutation(self.train_users)
+
+    # -- steps ----------------------------------------------------------------------------
+    def _autocast(self) -> Callable[[], Any] | None:
+        if self.device.type == "cuda" and self.config.mixed_precision:
+            return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
+        return None
+
+    def _embed(self, table: torch.Tensor) -> Callable[[Batch], torch.Tensor]:
+        def embed(batch: Batch) -> torch.Tensor:
+            b = batch.to(self.device)
+            return self.model(table[b.events], b.mask, b.recency, b.service)
+
+        return embed
+
+    def train_step(
+        self,
+        arrays: HistoryArrays,
+        table: torch.Tensor,
+        users: np.ndarray,
+        rng: np.random.Generator,
+    ) -> float:
+        """One optimizer step on the pairs of ``users``; returns the loss."""
+        self.model.train()
+        torch.manual_seed(self.config.seed * 1_000_003 + self.state.global_step)
+        a, b = self._pairs(arrays, users, rng)
+        self.optimizer.zero_grad(set_to_none=True)
+        value = grad_cache_step(
+            self._embed(table), self.loss, a, b, self.config.chunk_size, autocast=self._autocast()
+        )
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        return value
+
+    @torch.no_grad()
+    def validation_loss(self, arrays: HistoryArrays, table: torch.Tensor) -> float:
+        """Mean loss over the held-out users, with the same views every epoch."""
+        self.model.eval()
+        rng = np.random.default_rng([self.config.seed, 7_777])
+        embed = self._embed(table)
+        losses, weights = [], []
+        bs = self.config.batch_size
+        for start in range(0, len(self.val_users), bs):
+            users = self.val_users[start : start + bs]
+            if len(users) < 2:
+                continue
+            a, b = self._pairs(arrays, users, rng)
+            za = torch.cat(
+                [
+                    embed(a.slice(i, i + self.config.chunk_size))
+                    for i in range(0, len(a), self.config.chunk_size)
+                ]
+            )
+            zb = torch.cat(
+                [
+                    embed(b.slice(i, i + self.config.chunk_size))
+                    for i in range(0, len(b), self.config.chunk_size)
+                ]
+            )
+            losses.append(float(self.loss(za.float(), zb.float())))
+            weights.append(len(users))
+        return float(np.average(losses, weights=weights)) if losses else math.nan
+
+    # -- loop -----------------------------------------------------------------------------
+    def fit(self, arrays: HistoryArrays) -> TrainState:
+        """Train until ``epochs``, ``max_steps`` or a callback stops; returns the final state."""
+        if not len(self.train_users):
+            self.split_users(arrays)
+        table = torch.from_numpy(arrays.vectors).to(self.device)
+        cfg = self.config
+        while self.state.epoch < cfg.epochs and not self.state.stop:
+            users = self._epoch_users(self.state.epoch)
+            t0, losses = time.perf_counter(), []
+            for step in range(self.state.step_in_epoch, self.steps_per_epoch):
+                batch_users = users[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+                if len(batch_users) < 2:
+                    break
+                rng = np.random.default_rng([cfg.seed, self.state.epoch, step])
+                self.state.last_loss = self.train_step(arrays, table, batch_users, rng)
+                losses.append(self.state.last_loss)
+                self.state.step_in_epoch = step + 1
+                self.state.global_step += 1
+                self._call("on_step_end")
+                if self.state.stop or (cfg.max_steps and self.state.global_step >= cfg.max_steps):
+                    self.state.stop = True
+                    break
+            if self.state.step_in_epoch >= self.steps_per_epoch or not self.state.stop:
+                self._end_epoch(arrays, table, losses, time.perf_counter() - t0)
+        return self.state
+
+    def _end_epoch(
+        self, arrays: HistoryArrays, table: torch.Tensor, losses: list[float], seconds: float
+    ) -> None:
+        val = self.validation_loss(arrays, table)
+        self.state.history.append(
+            {
+                "epoch": self.state.epoch + 1,
+                "step": self.state.global_step,
+                "train_loss": float(np.mean(losses)) if losses else math.nan,
+                "val_loss": val,
+                "seconds": seconds,
+                "temperature": float(1 / self.loss.scale)
+                if hasattr(self.loss, "scale")
+                else math.nan,
+            }
+        )
+        self.state.epoch += 1
+        self.state.step_in_epoch = 0
+        self._call("on_epoch_end")
+
+    def _call(self, hook: str) -> None:
+        for cb in self.callbacks:
+            fn = getattr(cb, hook, None)
+            if fn is not None:
+                fn(self, self.state)
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume: weights, optimizer, progress (tensors and plain values)."""
+        return {
+            "model": self.model.state_dict(),
+            "loss": self.loss.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "state": dataclasses.asdict(self.state),
+            "train_users": torch.from_numpy(self.train_users),
+            "val_users": torch.from_numpy(self.val_users),
+            "steps_per_epoch": self.steps_per_epoch,
+        }
+
+    def load_state_dict(self, ckpt: dict[str, Any]) -> None:
+        """Restore from :meth:`state_dict`."""
+        self.model.load_state_dict(ckpt["model"])
+        self.loss.load_state_dict(ckpt["loss"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.state = TrainState(**ckpt["state"])
+        self.state.stop = False
+        self.train_users = ckpt["train_users"].numpy()
+        self.val_users = ckpt["val_users"].numpy()
+        self.steps_per_epoch = int(ckpt["steps_per_epoch"])
+
+
+def save_checkpoint(trainer: Trainer, path: Path) -> None:
+    """Write a checkpoint atomically (a crash mid-write keeps the previous one)."""
+    with atomic_path(path) as tmp:
+        torch.save(trainer.state_dict(), tmp)
+
+
+def load_checkpoint(trainer: Trainer, path: Path) -> None:
+    """Resume ``trainer`` from ``path``; ``weights_only`` so no arbitrary code can run."""
+    trainer.load_state_dict(torch.load(path, map_location=trainer.device, weights_only=True))
+
+
+def _temperature(loss: nn.Module) -> float:
+    scale = getattr(loss, "scale", None)
+    return float(1 / scale.detach()) if scale is not None else math.nan
