@@ -9,9 +9,7 @@ import typer
 
 from byod.cli._common import byod_home, console, user_errors
 from byod.data.schema import read_table
-from byod.encoders.user import UserEncoder, model_hash
 from byod.errors import ByodError
-from byod.features.table import frame_hash, write_feature_table
 
 
 @user_errors
@@ -30,6 +28,9 @@ def embed_command(
     device: Annotated[str, typer.Option(help="cpu | cuda.")] = "cpu",
 ) -> None:
     """Embed users from histories, or from raw events of users the model has never seen."""
+    from byod.encoders.user import UserEncoder, model_hash  # torch: import late
+    from byod.features.table import frame_hash, write_feature_table
+
     if (histories is None) == (events is None):
         raise ByodError("give exactly one of --histories or --events")
     encoder = UserEncoder.load(

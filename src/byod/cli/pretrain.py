@@ -12,7 +12,6 @@ import yaml
 from byod.cli._common import byod_home, console, user_errors
 from byod.data.schema import read_table
 from byod.errors import ConfigError
-from byod.pretrain.run import BASELINES, PretrainConfig, baseline_encoder, pretrain
 
 
 def _yaml(path: Path | None) -> dict[str, Any]:
@@ -48,7 +47,7 @@ def pretrain_command(
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda.")] = None,
     baseline: Annotated[
-        str | None, typer.Option(help=f"Write an untrained baseline: {' | '.join(BASELINES)}.")
+        str | None, typer.Option(help="Write an untrained baseline: zero-shot | random.")
     ] = None,
     resume: Annotated[
         bool, typer.Option(help="Continue from the last checkpoint in --out.")
@@ -58,6 +57,8 @@ def pretrain_command(
     ] = None,
 ) -> None:
     """Pretrain a user encoder on serialized histories (or write an untrained baseline)."""
+    from byod.pretrain.run import PretrainConfig, baseline_encoder, pretrain  # torch: import late
+
     cli = {
         "objective": objective,
         "backbone": backbone,

@@ -65,6 +65,7 @@ class UserEncoderConfig:
     def from_json(cls, d: dict[str, Any]) -> UserEncoderConfig:
         """Inverse of :meth:`to_json`."""
         d = dict(d)
+        d.pop("saved_at", None)
         if d.pop("format", None) != "byod-user-encoder/1":
             raise ByodError(
                 "not a byod user-encoder config (format 'byod-user-encoder/1' expected)"

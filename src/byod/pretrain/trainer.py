@@ -255,9 +255,7 @@ class Trainer:
                 "train_loss": float(np.mean(losses)) if losses else math.nan,
                 "val_loss": val,
                 "seconds": seconds,
-                "temperature": float(1 / self.loss.scale)
-                if hasattr(self.loss, "scale")
-                else math.nan,
+                "temperature": _temperature(self.loss),
             }
         )
         self.state.epoch += 1

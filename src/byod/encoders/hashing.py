@@ -1,0 +1,42 @@
+"""A hashing bag-of-words backbone: no weights, deterministic, instant.
+
+Each word (lower-cased, split on whitespace and ``|``) adds 1 to one of ``dim`` buckets chosen by a
+stable hash, with a hashed sign to keep collisions from only adding up (the "hashing trick").
+Useful as a baseline and for tests and smoke runs where a neural backbone would be slow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+
+__all__ = ["HashingBackbone"]
+
+_TOKEN = re.compile(r"[^\s|,;:()\[\]]+")
+
+
+class HashingBackbone:
+    """Texts -> ``(n, dim)`` signed hashed word counts, L2-normalised."""
+
+    def __init__(self, dim: int = 64, name: str = "hashing") -> None:
+        self.dim = dim
+        self.name = name
+        self.fingerprint = f"hashing-{dim}"
+
+    def _slot(self, word: str) -> tuple[int, float]:
+        h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+        return h % self.dim, 1.0 if (h >> 63) & 1 else -1.0
+
+    def encode(
+        self, texts: list[str], *, batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray:
+        """Encode ``texts`` into ``(n, dim)`` float32 (``batch_size``/``progress`` are ignored)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in _TOKEN.findall(text.lower()):
+                slot, sign = self._slot(word)
+                out[i, slot] += sign
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
