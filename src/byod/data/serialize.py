@@ -81,18 +81,14 @@ def serialize(events: pl.DataFrame, config: SerializeConfig | None = None) -> pl
         lf = lf.with_columns(service=pl.lit(ALL_SERVICES))
     lf = _window(lf, config)
     lf = lf.sort([*keys, "timestamp", "seq"]).with_columns(text=_event_text(config))
-    lf = _truncate(lf, keys, config)
+    grouped = _truncated_lists(lf, keys, config)
     out = (
-        lf.group_by(keys, maintain_order=True)
-        .agg(
-            n_events=pl.len().cast(pl.Int64),
-            n_events_total=pl.col("_n_total").first().cast(pl.Int64),
-            first_ts=pl.col("timestamp").first(),
-            last_ts=pl.col("timestamp").last(),
-            event_timestamps=pl.col("timestamp"),
-            event_texts=pl.col("text"),
+        grouped.with_columns(
+            n_events=pl.col("event_texts").list.len().cast(pl.Int64),
+            first_ts=pl.col("event_timestamps").list.first(),
+            last_ts=pl.col("event_timestamps").list.last(),
+            text=pl.col("event_texts").list.join(config.separator),
         )
-        .with_columns(text=pl.col("event_texts").list.join(config.separator))
         .select(list(HISTORY_SCHEMA))
         .collect()
     )
@@ -121,23 +117,38 @@ def _event_text(config: SerializeConfig) -> pl.Expr:
     )
 
 
-def _truncate(lf: pl.LazyFrame, keys: list[str], config: SerializeConfig) -> pl.LazyFrame:
-    """Keep the most recent events within the budgets; always keep the last event."""
+def _truncated_lists(lf: pl.LazyFrame, keys: list[str], config: SerializeConfig) -> pl.LazyFrame:
+    """Group sorted events into lists holding the most recent events within the budgets.
+
+    Columns: keys, ``n_events_total``, ``event_timestamps``, ``event_texts``.
+    """
+    if config.max_chars is None:
+        # Count budget only: aggregate, then keep each list's tail (no window functions).
+        lists = lf.group_by(keys, maintain_order=True).agg(
+            event_timestamps=pl.col("timestamp"), event_texts=pl.col("text")
+        )
+        lists = lists.with_columns(n_events_total=pl.col("event_texts").list.len().cast(pl.Int64))
+        if config.max_events is not None:
+            lists = lists.with_columns(
+                pl.col("event_timestamps", "event_texts").list.tail(config.max_events)
+            )
+        return lists
     lf = lf.with_columns(
         _n_total=pl.len().over(keys),
         _from_end=pl.int_range(pl.len(), 0, -1).over(keys) - 1,  # 0 = most recent
     )
-    keep = pl.lit(True)
-    if config.max_events is not None:
-        keep = keep & (pl.col("_from_end") < config.max_events)
-    if config.max_chars is not None:
-        sep = len(config.separator)
-        # Characters of this event and every later one, separators included.
-        tail_chars = (pl.col("text").str.len_chars() + sep).cum_sum(reverse=True).over(keys) - sep
-        keep = keep & ((tail_chars <= config.max_chars) | (pl.col("_from_end") == 0))
-        lf = lf.with_columns(
-            text=pl.when(pl.col("_from_end") == 0)
-            .then(pl.col("text").str.slice(0, config.max_chars))
-            .otherwise(pl.col("text"))
-        )
-    return lf.filter(keep)
+    keep = pl.col("_from_end") < (config.max_events or 2**62)
+    sep = len(config.separator)
+    # Characters of this event and every later one, separators included.
+    tail_chars = (pl.col("text").str.len_chars() + sep).cum_sum(reverse=True).over(keys) - sep
+    keep = keep & ((tail_chars <= config.max_chars) | (pl.col("_from_end") == 0))
+    lf = lf.with_columns(
+        text=pl.when(pl.col("_from_end") == 0)
+        .then(pl.col("text").str.slice(0, config.max_chars))
+        .otherwise(pl.col("text"))
+    ).filter(keep)
+    return lf.group_by(keys, maintain_order=True).agg(
+        n_events_total=pl.col("_n_total").first().cast(pl.Int64),
+        event_timestamps=pl.col("timestamp"),
+        event_texts=pl.col("text"),
+    )

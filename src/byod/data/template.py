@@ -8,9 +8,11 @@ import polars as pl
 
 __all__ = ["render", "all_fields_blank", "normalize_whitespace"]
 
-# Whitespace other than a single inner space: every Unicode whitespace character but " ", plus
-# a double space. Checked with a literal multi-pattern search, ~5x faster than a regex class.
-_IRREGULAR_SPACE = [c for c in map(chr, range(0x3001)) if c.isspace() and c != " "] + ["  "]
+# Whitespace other than a single inner space, split by cost: ASCII control whitespace and double
+# spaces are cheap byte scans; the non-ASCII spaces (NBSP, U+3000 ideographic space common in
+# Korean text, ...) need a Unicode class and are only searched in rows that are not pure ASCII.
+_ASCII_SPACE = r"(?-u:[\t\n\r\x0b\x0c])"
+_UNICODE_SPACE = "[" + "".join(c for c in map(chr, range(0x80, 0x3001)) if c.isspace()) + "]"
 
 
 def render(template: str) -> pl.Expr:
@@ -34,9 +36,17 @@ def normalize_whitespace(text: pl.Series) -> pl.Series:
     Serialization joins events with newlines, so an event text must not contain any. The regex
     replacement runs only on the rows that need it: on clean logs this is a cheap scan.
     """
-    stripped_len = text.str.strip_chars().str.len_bytes()
-    needs = text.str.contains_any(_IRREGULAR_SPACE) | (stripped_len != text.str.len_bytes())
-    needs = needs.fill_null(False)
+    n_bytes = text.str.len_bytes()
+    needs = (
+        text.str.contains(_ASCII_SPACE)
+        | text.str.contains("  ", literal=True)
+        | (text.str.strip_chars().str.len_bytes() != n_bytes)
+    ).fill_null(False)
+    non_ascii = (n_bytes != text.str.len_chars()).fill_null(False)
+    if non_ascii.any():
+        idx = non_ascii.arg_true()
+        unicode_space = text.gather(idx).str.contains(_UNICODE_SPACE).fill_null(False)
+        needs = needs.scatter(idx, needs.gather(idx) | unicode_space)
     if not needs.any():
         return text
     idx = needs.arg_true()
