@@ -73,15 +73,15 @@ def pretrain_command(
     cfg = PretrainConfig.from_dict(raw, where=str(config) if config else "pretrain options")
     data = read_table(histories, "histories")
     cache = cache_dir or byod_home() / "text-vectors"
-    if baseline:
-        from byod.encoders.backbone import open_backbone
+    from byod.encoders.backbone import open_backbone
 
-        bb = open_backbone(cfg.backbone)
+    bb = open_backbone(cfg.backbone, cache_dir=byod_home() / "models")
+    if baseline:
         baseline_encoder(baseline, data, bb, max_events=cfg.max_events, seed=cfg.seed).save(out)
         console.print(f"wrote the {baseline} baseline to {out}")
         return
     console.print(f"pretraining {cfg.objective} on {data.height:,} histories with {cfg.backbone}")
-    encoder, state = pretrain(data, out, cfg, cache_dir=cache, resume=resume)
+    encoder, state = pretrain(data, out, cfg, backbone=bb, cache_dir=cache, resume=resume)
     best = min((h["val_loss"] for h in state.history), default=float("nan"))
     console.print(
         f"done: {state.epoch} epochs, {state.global_step} steps, best validation loss {best:.4f}; "

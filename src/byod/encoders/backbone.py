@@ -9,6 +9,7 @@ tiny in-memory models through the same adapter.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -53,7 +54,12 @@ class SentenceTransformerBackbone:
         self.model = model
         self.name = name
         self.prompt = prompt
-        self.dim = int(model.get_sentence_embedding_dimension())
+        # sentence-transformers >= 6 renamed the method; older releases only have the old name.
+        get_dim = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )
+        self.dim = int(get_dim())
         self.fingerprint = fingerprint or _parameter_hash(model, prompt)
 
     def encode(
@@ -81,7 +87,7 @@ def _parameter_hash(model: SentenceTransformer, prompt: str) -> str:
 
 
 def open_backbone(
-    name: str, *, cache_dir: str | None = None, device: str | None = None
+    name: str, *, cache_dir: str | Path | None = None, device: str | None = None
 ) -> TextBackbone:
     """Load a packaged backbone by name (``e5-small``, ``minilm``) or a local folder path."""
     from byod.assets import backbone_fingerprint, backbone_prompt, load_backbone

@@ -37,13 +37,13 @@ class SequenceEncoderConfig:
     """
 
     input_dim: int
-    dim: int = 256
-    out_dim: int = 256
+    dim: int = 128
+    out_dim: int = 128
     layers: int = 2
     heads: int = 4
     ff_mult: int = 2
     dropout: float = 0.1
-    max_events: int = 256
+    max_events: int = 64
     n_services: int = 8
     recency_buckets: int = 24
 

@@ -51,7 +51,7 @@ class UserEncoderConfig:
     mode: str = "sequence"
     sequence: SequenceEncoderConfig | None = None
     services: tuple[str, ...] = ("<unknown>",)
-    max_events: int = 128
+    max_events: int = 64
     objective: str | None = None
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -164,13 +164,17 @@ class UserEncoder:
 
     def _sequence_vectors(self, arrays: HistoryArrays, batch_size: int) -> np.ndarray:
         table = torch.from_numpy(arrays.vectors).to(self.device)
-        out = []
+        out = np.zeros((arrays.n_histories, self.dim), dtype=np.float32)
+        # Batches of similar lengths: padding costs attention time for nothing.
+        order = np.argsort(np.diff(arrays.offsets), kind="stable")
         for start in range(0, arrays.n_histories, batch_size):
-            hs = range(start, min(start + batch_size, arrays.n_histories))
-            batch = collate([arrays.view(h, self.config.max_events) for h in hs]).to(self.device)
+            hs = order[start : start + batch_size]
+            batch = collate([arrays.view(int(h), self.config.max_events) for h in hs]).to(
+                self.device
+            )
             z = self.sequence(table[batch.events], batch.mask, batch.recency, batch.service)
-            out.append(z.float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+            out[hs] = z.float().cpu().numpy()
+        return out
 
     def save(self, model_dir: str | Path) -> Path:
         """Write the config and weights into ``model_dir`` (each file atomically)."""
@@ -193,15 +197,19 @@ class UserEncoder:
         *,
         backbone: TextBackbone | None = None,
         cache_dir: str | Path | None = None,
+        models_dir: str | Path | None = None,
         device: str = "cpu",
     ) -> UserEncoder:
-        """Load a saved encoder; the backbone is opened by name unless given."""
+        """Load a saved encoder; the backbone is opened by name (from ``models_dir``) unless given.
+
+        ``cache_dir`` is the event-text vector cache.
+        """
         model_dir = Path(model_dir)
         path = model_dir / _CONFIG
         if not path.exists():
             raise ByodError(f"{model_dir}: not a byod model folder (no {_CONFIG})")
         config = UserEncoderConfig.from_json(json.loads(path.read_text(encoding="utf-8")))
-        backbone = backbone or open_backbone(config.backbone, device=device)
+        backbone = backbone or open_backbone(config.backbone, cache_dir=models_dir, device=device)
         sequence = None
         if config.mode == "sequence":
             sequence = SequenceEncoder(config.sequence)

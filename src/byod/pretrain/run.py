@@ -50,9 +50,9 @@ class PretrainConfig:
 
     objective: str = "clue"
     backbone: str = "minilm"
-    max_events: int = 128
-    dim: int = 256
-    out_dim: int = 256
+    max_events: int = 64
+    dim: int = 128
+    out_dim: int = 128
     layers: int = 2
     heads: int = 4
     dropout: float = 0.1
@@ -183,7 +183,7 @@ def baseline_encoder(
     histories: pl.DataFrame,
     backbone: TextBackbone,
     *,
-    max_events: int = 128,
+    max_events: int = 64,
     seed: int = 0,
 ) -> UserEncoder:
     """An untrained encoder: ``zero-shot`` (mean of event vectors) or ``random`` (random init)."""

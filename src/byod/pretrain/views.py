@@ -45,7 +45,7 @@ def _hist_sizes(arrays: HistoryArrays) -> np.ndarray:
 class ClueViews:
     """Two different services of one user, each its most recent ``max_events`` events."""
 
-    max_events: int = 128
+    max_events: int = 64
 
     def eligible(self, arrays: HistoryArrays) -> np.ndarray:
         """Users with events in at least two services."""
@@ -73,7 +73,7 @@ class SimclrViews:
         reorder: probability of swapping an event with its successor.
     """
 
-    max_events: int = 128
+    max_events: int = 64
     min_crop: float = 0.5
     delete: float = 0.1
     substitute: float = 0.05
@@ -115,7 +115,7 @@ class SimclrViews:
 class NextViews:
     """The events before a random split time vs the events from that time on (same history)."""
 
-    max_events: int = 128
+    max_events: int = 64
 
     def eligible(self, arrays: HistoryArrays) -> np.ndarray:
         """Users with a history spanning at least two distinct times."""
