@@ -52,6 +52,9 @@ def pretrain_command(
     resume: Annotated[
         bool, typer.Option(help="Continue from the last checkpoint in --out.")
     ] = False,
+    flat: Annotated[
+        bool, typer.Option(help="Comparison mode: fine-tune the backbone on whole history texts.")
+    ] = False,
     cache_dir: Annotated[
         Path | None, typer.Option(help="Event-text vector cache (default $BYOD_HOME/text-vectors).")
     ] = None,
@@ -76,6 +79,13 @@ def pretrain_command(
     from byod.encoders.backbone import open_backbone
 
     bb = open_backbone(cfg.backbone, cache_dir=byod_home() / "models")
+    if flat:
+        from byod.pretrain.flat import FlatConfig, pretrain_flat
+
+        fcfg = FlatConfig(epochs=epochs or 1, max_steps=max_steps, seed=cfg.seed)
+        pretrain_flat(data, out, bb, fcfg)
+        console.print(f"wrote the flat ({cfg.backbone} fine-tuned) encoder to {out}")
+        return
     if baseline:
         baseline_encoder(baseline, data, bb, max_events=cfg.max_events, seed=cfg.seed).save(out)
         console.print(f"wrote the {baseline} baseline to {out}")

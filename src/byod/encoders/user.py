@@ -11,6 +11,8 @@ Modes:
         service) history; a user's vector is the normalised mean over its services.
     ``mean``: the zero-shot baseline: the normalised mean of the backbone vectors of all the
         user's events (no training).
+    ``flat``: each history's whole text through a fine-tuned backbone (saved in the folder's
+        ``backbone/``), averaged per user; see :mod:`byod.pretrain.flat`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from byod.data.serialize import SerializeConfig, serialize
-from byod.encoders.backbone import TextBackbone, open_backbone
+from byod.encoders.backbone import SentenceTransformerBackbone, TextBackbone, open_backbone
 from byod.encoders.cache import EmbeddingCache
 from byod.encoders.histories import HistoryArrays, collate
 from byod.encoders.sequence import SequenceEncoder, SequenceEncoderConfig
@@ -37,7 +39,7 @@ from byod.io import atomic_path, write_json
 
 __all__ = ["UserEncoder", "UserEncoderConfig", "MODES", "model_hash"]
 
-MODES = ("sequence", "mean")
+MODES = ("sequence", "mean", "flat")
 _CONFIG = "user_encoder.json"
 _WEIGHTS = "sequence.safetensors"
 
@@ -116,7 +118,7 @@ class UserEncoder:
     @property
     def dim(self) -> int:
         """Size of the user vectors."""
-        if self.config.mode == "mean":
+        if self.config.mode in ("mean", "flat"):
             return self.backbone.dim
         return self.config.sequence.out_dim
 
@@ -135,10 +137,27 @@ class UserEncoder:
         self, histories: pl.DataFrame, *, batch_size: int = 256, progress: bool = False
     ) -> pl.DataFrame:
         """Encode ``histories`` into ``user_id, vector`` rows (float32 vectors of size ``dim``)."""
+        if self.config.mode == "flat":
+            return self._encode_flat(histories, progress=progress)
         arrays = self.arrays(histories, progress=progress)
         vectors = self.encode_arrays(arrays, batch_size=batch_size)
         return pl.DataFrame(
             {"user_id": arrays.user_ids, "vector": vectors},
+            schema={"user_id": pl.String, "vector": pl.Array(pl.Float32, self.dim)},
+        )
+
+    def _encode_flat(self, histories: pl.DataFrame, *, progress: bool) -> pl.DataFrame:
+        histories = histories.sort("user_id", "service")
+        per_hist = self.backbone.encode(
+            histories["text"].to_list(), batch_size=16, progress=progress
+        )
+        per_hist /= np.maximum(np.linalg.norm(per_hist, axis=1, keepdims=True), 1e-12)
+        users, index = np.unique(histories["user_id"].to_numpy(), return_inverse=True)
+        sums = np.zeros((len(users), per_hist.shape[1]), dtype=np.float32)
+        np.add.at(sums, index, per_hist)
+        sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+        return pl.DataFrame(
+            {"user_id": users.tolist(), "vector": sums},
             schema={"user_id": pl.String, "vector": pl.Array(pl.Float32, self.dim)},
         )
 
@@ -209,6 +228,8 @@ class UserEncoder:
         if not path.exists():
             raise ByodError(f"{model_dir}: not a byod model folder (no {_CONFIG})")
         config = UserEncoderConfig.from_json(json.loads(path.read_text(encoding="utf-8")))
+        if backbone is None and config.mode == "flat":
+            backbone = _flat_backbone(model_dir / config.backbone, config, device)
         backbone = backbone or open_backbone(config.backbone, cache_dir=models_dir, device=device)
         sequence = None
         if config.mode == "sequence":
@@ -216,6 +237,15 @@ class UserEncoder:
             sequence.load_state_dict(load_file(str(model_dir / _WEIGHTS)))
         cache = EmbeddingCache(cache_dir, backbone.fingerprint, backbone.dim) if cache_dir else None
         return cls(config, backbone, sequence, cache=cache, device=device)
+
+
+def _flat_backbone(folder: Path, config: UserEncoderConfig, device: str) -> TextBackbone:
+    from byod.assets import load_backbone
+
+    model = load_backbone(str(folder), device=device)
+    return SentenceTransformerBackbone(
+        model, config.backbone, prompt=config.extra.get("prompt", "")
+    )
 
 
 def _mean_vectors(arrays: HistoryArrays) -> np.ndarray:

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -48,3 +49,29 @@ def histories(events: pl.DataFrame) -> pl.DataFrame:
 @pytest.fixture(scope="session")
 def backbone() -> HashingBackbone:
     return HashingBackbone(dim=32)
+
+
+@pytest.fixture(scope="session")
+def tiny_st_folder(tmp_path_factory) -> Path:
+    """A tiny BERT sentence-transformers folder (a backbone usable by path, built offline)."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    tmp = tmp_path_factory.mktemp("tiny-st")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, "item", *map(str, range(30))]
+    (tmp / "vocab.txt").write_text("\n".join(vocab))
+    bert = tmp / "bert"
+    BertTokenizerFast(vocab_file=str(tmp / "vocab.txt")).save_pretrained(bert)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, max_position_embeddings=128,
+    )  # fmt: skip
+    BertModel(config).save_pretrained(bert)
+    model = SentenceTransformer(
+        modules=[Transformer(str(bert), max_seq_length=64), Pooling(16, "mean")]
+    )
+    model.save(str(tmp / "st"))
+    return tmp / "st"
