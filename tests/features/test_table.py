@@ -4,7 +4,7 @@ import pytest
 
 from byod.errors import ByodError
 from byod.features.index import search
-from byod.features.table import read_feature_table, write_feature_table
+from byod.features.table import frame_hash, read_feature_table, write_feature_table
 
 
 def _features(n: int = 20, dim: int = 6, seed: int = 0) -> pl.DataFrame:
@@ -35,3 +35,10 @@ def test_duplicate_users_and_missing_table_are_errors(tmp_path) -> None:
         write_feature_table(dup, tmp_path, {})
     with pytest.raises(ByodError, match="byod embed"):
         read_feature_table(tmp_path / "nope")
+
+
+def test_frame_hash_is_content_and_order_sensitive() -> None:
+    df = _features(4)
+    assert frame_hash(df) == frame_hash(df.clone())
+    assert frame_hash(df) != frame_hash(df.reverse())
+    assert len(frame_hash(df)) == 16

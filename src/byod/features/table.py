@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -65,11 +66,13 @@ class FeatureTable:
 
 
 def frame_hash(df: pl.DataFrame) -> str:
-    """A content hash of a table (order-sensitive), for provenance in metadata."""
-    h = hashlib.sha256()
-    for value in df.hash_rows(seed=0, seed_1=1, seed_2=2, seed_3=3).to_numpy():
-        h.update(int(value).to_bytes(8, "little"))
-    return h.hexdigest()[:16]
+    """sha256 (first 16 hex) of a table's Arrow IPC bytes: order-sensitive, for provenance.
+
+    Polars' own ``hash_rows`` is not stable across releases, so it would not do for metadata.
+    """
+    buf = io.BytesIO()
+    df.write_ipc(buf, compression="uncompressed")
+    return hashlib.sha256(buf.getvalue()).hexdigest()[:16]
 
 
 def _next_version(root: Path) -> str:
