@@ -21,6 +21,7 @@ import torch
 from byod.encoders.cache import EmbeddingCache
 from byod.encoders.histories import HistoryArrays
 from byod.pretrain.run import PretrainConfig, pretrain
+from byod.pretrain.trainer import TrainConfig
 from byod.pretrain.views import ClueViews
 
 from common import backbone as open_bb
@@ -60,6 +61,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--peer-pairs", type=int, default=64)
     parser.add_argument("--out", default=None, help="model folder (default: a temporary one)")
     args = parser.parse_args()
@@ -70,21 +72,22 @@ def main() -> None:
         t0 = time.perf_counter()
         arrays = HistoryArrays.build(histories, bb, cache=cache)
         t_encode = time.perf_counter() - t0
+        train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
+                            chunk_size=args.batch_size, device=args.device)  # fmt: skip
         cfg = PretrainConfig(
-            objective="clue", backbone=bb.name, epochs=args.epochs, batch_size=args.batch_size,
-            chunk_size=args.batch_size, device=args.device,
-        )  # fmt: skip
+            objective="clue", backbone=bb.name, train=train, optimizer={"lr": args.lr}
+        )
         t0 = time.perf_counter()
         _, state = pretrain(
             histories, args.out or tmp + "/model", cfg, backbone=bb, cache_dir=tmp + "/cache"
         )
         t_train = time.perf_counter() - t0
-    n_pairs = len(ClueViews().eligible(arrays)) * (1 - cfg.val_fraction) * state.epoch
+    n_pairs = len(ClueViews().eligible(arrays)) * (1 - cfg.train.val_fraction) * state.epoch
     ours = n_pairs / t_train
     peer = peer_pairs_per_second(bb, histories, args.peer_pairs, 16)
     best = min(h["val_loss"] for h in state.history)
     print(
-        f"{args.dataset}: {histories.height:,} histories; backbone {bb.name}; device {cfg.device}"
+        f"{args.dataset}: {histories.height:,} histories; backbone {bb.name}; device {cfg.train.device}"
     )
     print(f"event-text encoding (cold cache): {t_encode:.0f} s")
     print(

@@ -119,9 +119,10 @@ def test_early_stopping_stops_when_validation_stalls(arrays) -> None:
 
 
 def test_pretrain_writes_a_loadable_model_and_resumes(histories, backbone, tmp_path) -> None:
-    cfg = PretrainConfig(
-        objective="clue", dim=16, out_dim=8, heads=2, layers=1, epochs=2, batch_size=8,
-        chunk_size=8, max_events=16, device="cpu",
+    cfg = PretrainConfig.from_dict(
+        {"objective": "clue", "max_events": 16,
+         "encoder": {"dim": 16, "out_dim": 8, "heads": 2, "layers": 1},
+         "train": {"epochs": 2, "batch_size": 8, "chunk_size": 8, "device": "cpu"}}
     )  # fmt: skip
     enc, state = pretrain(histories, tmp_path / "m", cfg, backbone=backbone, progress=False)
     assert (tmp_path / "m" / "user_encoder.json").exists()
@@ -129,8 +130,19 @@ def test_pretrain_writes_a_loadable_model_and_resumes(histories, backbone, tmp_p
     assert len((tmp_path / "m" / "metrics.jsonl").read_text().splitlines()) == 2
     feats = enc.encode(histories)
     assert feats.height == histories["user_id"].n_unique()
-    more = PretrainConfig(**{**cfg.__dict__, "epochs": 3})
+    more = cfg.with_overrides(epochs=3)
     _, state2 = pretrain(
         histories, tmp_path / "m", more, backbone=backbone, resume=True, progress=False
     )
     assert state2.epoch == 3 and len(state2.history) == 3
+
+
+def test_config_sections_reject_unknown_keys() -> None:
+    from byod.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"encoder: unknown key\(s\) \['width'\]"):
+        PretrainConfig.from_dict({"encoder": {"width": 3}})
+    with pytest.raises(ConfigError, match=r"train: unknown key"):
+        PretrainConfig.from_dict({"train": {"epoch": 3}})
+    cfg = PretrainConfig.from_dict({"loss": {"temperature": 0.1}})
+    assert cfg.loss == {"temperature": 0.1, "learnable": True}

@@ -62,18 +62,13 @@ def pretrain_command(
     """Pretrain a user encoder on serialized histories (or write an untrained baseline)."""
     from byod.pretrain.run import PretrainConfig, baseline_encoder, pretrain  # torch: import late
 
-    cli = {
-        "objective": objective,
-        "backbone": backbone,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "chunk_size": chunk_size,
-        "max_steps": max_steps,
-        "seed": seed,
-        "device": device,
-    }
-    raw = {**_yaml(config), **{k: v for k, v in cli.items() if v is not None}}
+    top = {"objective": objective, "backbone": backbone}
+    raw = {**_yaml(config), **{k: v for k, v in top.items() if v is not None}}
     cfg = PretrainConfig.from_dict(raw, where=str(config) if config else "pretrain options")
+    cfg = cfg.with_overrides(
+        epochs=epochs, batch_size=batch_size, chunk_size=chunk_size, max_steps=max_steps,
+        seed=seed, device=device,
+    )  # fmt: skip
     data = read_table(histories, "histories")
     cache = cache_dir or byod_home() / "text-vectors"
     from byod.encoders.backbone import open_backbone
@@ -82,12 +77,14 @@ def pretrain_command(
     if flat:
         from byod.pretrain.flat import FlatConfig, pretrain_flat
 
-        fcfg = FlatConfig(epochs=epochs or 1, max_steps=max_steps, seed=cfg.seed)
+        fcfg = FlatConfig(epochs=epochs or 1, max_steps=max_steps, seed=cfg.train.seed)
         pretrain_flat(data, out, bb, fcfg)
         console.print(f"wrote the flat ({cfg.backbone} fine-tuned) encoder to {out}")
         return
     if baseline:
-        baseline_encoder(baseline, data, bb, max_events=cfg.max_events, seed=cfg.seed).save(out)
+        baseline_encoder(baseline, data, bb, max_events=cfg.max_events, seed=cfg.train.seed).save(
+            out
+        )
         console.print(f"wrote the {baseline} baseline to {out}")
         return
     console.print(f"pretraining {cfg.objective} on {data.height:,} histories with {cfg.backbone}")

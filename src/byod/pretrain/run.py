@@ -32,83 +32,90 @@ BASELINES = ("zero-shot", "random")
 CHECKPOINT = "checkpoints/last.pt"
 
 
+# Sequence-encoder keys a user may set; input_dim, n_services and max_events come from the data.
+_ENCODER_KEYS = ("dim", "out_dim", "layers", "heads", "ff_mult", "dropout", "recency_buckets")
+
+
 @dataclasses.dataclass(frozen=True)
 class PretrainConfig:
-    """What to train (the YAML form of ``byod pretrain`` maps onto these keys).
+    """What to train; each component's settings live in its own section.
+
+    YAML form of ``byod pretrain --config``::
+
+        objective: clue
+        backbone: minilm
+        max_events: 64
+        encoder: {dim: 128, layers: 2}               # SequenceEncoderConfig keys
+        loss: {temperature: 0.05, learnable: true}   # InfoNCELoss arguments
+        optimizer: {lr: 0.001, weight_decay: 0.01}   # AdamW arguments
+        train: {epochs: 30, batch_size: 256}         # TrainConfig keys
+        patience: 3
 
     Attributes:
         objective: ``clue``, ``simclr`` or ``next``.
         backbone: packaged backbone name or a sentence-transformers folder.
-        max_events: events per view / per encoded history.
-        dim, out_dim, layers, heads, dropout: sequence-encoder sizes.
-        temperature: InfoNCE temperature (initial value when learned).
-        learn_temperature: learn the temperature.
-        lr, weight_decay: AdamW settings.
+        max_events: events per view and per encoded history.
+        encoder: overrides of :class:`SequenceEncoderConfig` sizes.
+        loss: :class:`InfoNCELoss` arguments.
+        optimizer: ``torch.optim.AdamW`` arguments.
+        train: the loop settings.
         patience: early-stopping patience in epochs.
-        epochs, batch_size, chunk_size, val_fraction, seed, device, max_steps: see TrainConfig.
     """
 
     objective: str = "clue"
     backbone: str = "minilm"
     max_events: int = 64
-    dim: int = 128
-    out_dim: int = 128
-    layers: int = 2
-    heads: int = 4
-    dropout: float = 0.1
-    temperature: float = 0.05
-    learn_temperature: bool = True
-    lr: float = 1e-3
-    weight_decay: float = 0.01
+    encoder: dict[str, Any] = dataclasses.field(default_factory=dict)
+    loss: dict[str, Any] = dataclasses.field(
+        default_factory=lambda: {"temperature": 0.05, "learnable": True}
+    )
+    optimizer: dict[str, Any] = dataclasses.field(
+        default_factory=lambda: {"lr": 1e-3, "weight_decay": 0.01}
+    )
+    train: TrainConfig = TrainConfig()
     patience: int = 3
-    epochs: int = 30
-    batch_size: int = 256
-    chunk_size: int = 128
-    val_fraction: float = 0.1
-    seed: int = 0
-    device: str = "auto"
-    max_steps: int | None = None
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
             raise ConfigError(
                 f"objective must be one of {list(OBJECTIVES)}, got {self.objective!r}"
             )
-        if self.batch_size < 2 or self.chunk_size < 1:
-            raise ConfigError("batch_size must be >= 2 and chunk_size >= 1")
+        _check_keys(self.encoder, _ENCODER_KEYS, "encoder")
+        _check_keys(self.loss, ("temperature", "learnable"), "loss")
+        _check_keys(self.optimizer, ("lr", "weight_decay", "betas", "eps"), "optimizer")
+        if self.train.batch_size < 2 or self.train.chunk_size < 1:
+            raise ConfigError("train.batch_size must be >= 2 and train.chunk_size >= 1")
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], where: str = "pretrain config") -> PretrainConfig:
-        """Build from a mapping; unknown keys fail with the list of valid keys."""
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(raw) - set(valid))
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys are {valid}")
-        return cls(**raw)
+        """Build from nested mappings; unknown keys fail with the list of valid keys."""
+        raw = dict(raw)
+        _check_keys(raw, [f.name for f in dataclasses.fields(cls)], where)
+        train = raw.pop("train", {}) or {}
+        _check_keys(train, [f.name for f in dataclasses.fields(TrainConfig)], f"{where}.train")
+        defaults = cls()
+        for section in ("loss", "optimizer"):  # partial sections keep the other defaults
+            raw[section] = {**getattr(defaults, section), **(raw.get(section) or {})}
+        return cls(train=TrainConfig(**train), **raw)
 
-    def train_config(self) -> TrainConfig:
-        """The loop settings."""
-        return TrainConfig(
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            chunk_size=self.chunk_size,
-            val_fraction=self.val_fraction,
-            seed=self.seed,
-            device=self.device,
-            max_steps=self.max_steps,
-        )
+    def with_overrides(self, **train: Any) -> PretrainConfig:
+        """A copy with ``train`` keys replaced (None values ignored), e.g. from CLI options."""
+        changes = {k: v for k, v in train.items() if v is not None}
+        return dataclasses.replace(self, train=dataclasses.replace(self.train, **changes))
+
+
+def _check_keys(raw: dict[str, Any], valid: Any, where: str) -> None:
+    unknown = sorted(set(raw) - set(valid))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys are {list(valid)}")
 
 
 def _sequence_config(cfg: PretrainConfig, arrays: HistoryArrays) -> SequenceEncoderConfig:
     return SequenceEncoderConfig(
         input_dim=arrays.vectors.shape[1],
-        dim=cfg.dim,
-        out_dim=cfg.out_dim,
-        layers=cfg.layers,
-        heads=cfg.heads,
-        dropout=cfg.dropout,
         max_events=cfg.max_events,
         n_services=len(arrays.services),
+        **cfg.encoder,
     )
 
 
@@ -134,7 +141,7 @@ def pretrain(
         progress: show progress bars.
     """
     out_dir = Path(out_dir)
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.train.seed)
     backbone = backbone or open_backbone(config.backbone)
     cache = EmbeddingCache(cache_dir, backbone.fingerprint, backbone.dim) if cache_dir else None
     arrays = HistoryArrays.build(histories, backbone, cache=cache, progress=progress)
@@ -158,10 +165,10 @@ def pretrain(
 
     trainer = Trainer(
         model,
-        InfoNCELoss(config.temperature, learnable=config.learn_temperature),
-        functools.partial(torch.optim.AdamW, lr=config.lr, weight_decay=config.weight_decay),
+        InfoNCELoss(**config.loss),
+        functools.partial(torch.optim.AdamW, **config.optimizer),
         make_sampler(config.objective, config.max_events),
-        config.train_config(),
+        config.train,
         callbacks=[
             MetricsLog(out_dir / "metrics.jsonl"),
             EarlyStopping(config.patience, on_improve=save_best),
