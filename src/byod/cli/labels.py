@@ -1,0 +1,143 @@
+"""``byod labels``: audit labels for errors (PICO) and simulate label noise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import polars as pl
+import typer
+
+from byod.cli._common import byod_home, console, user_errors
+from byod.errors import ByodError, InputFileError
+from byod.io import write_csv, write_json, write_parquet, write_text
+
+app = typer.Typer(help="Find and fix label errors; simulate label noise.", no_args_is_help=True)
+
+TextColumn = Annotated[str, typer.Option(help="Column holding the text.")]
+LabelColumn = Annotated[str, typer.Option(help="Column holding the label.")]
+
+
+def read_any(path: Path) -> pl.DataFrame:
+    """Read CSV / TSV / Parquet / JSONL by suffix."""
+    if not path.exists():
+        raise InputFileError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    readers = {
+        ".csv": lambda p: pl.read_csv(p, infer_schema=False),
+        ".tsv": lambda p: pl.read_csv(p, separator="\t", infer_schema=False),
+        ".parquet": pl.read_parquet,
+        ".jsonl": pl.read_ndjson,
+    }
+    if suffix not in readers:
+        raise InputFileError(f"{path}: unsupported suffix {suffix!r}; use one of {list(readers)}")
+    return readers[suffix](path)
+
+
+def write_any(df: pl.DataFrame, path: Path) -> None:
+    """Write by suffix (CSV or Parquet), atomically."""
+    (write_parquet if path.suffix.lower() == ".parquet" else write_csv)(df, path)
+
+
+def _columns(df: pl.DataFrame, path: Path, *cols: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ByodError(f"{path}: column(s) {missing} not found; columns are {df.columns}")
+
+
+@app.command()
+@user_errors
+def audit(
+    data: Annotated[
+        Path, typer.Argument(help="CSV / TSV / Parquet / JSONL with texts and labels.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for suspects.csv, summary.html, ...")],
+    text_column: TextColumn = "text",
+    label_column: LabelColumn = "label",
+    backbone: Annotated[
+        str, typer.Option(help="Encoder for the texts: minilm | e5-small | folder.")
+    ] = "minilm",
+    n_splits: Annotated[int, typer.Option(help="Random K-fold splits per round (voters).")] = 3,
+    n_rounds: Annotated[int, typer.Option(help="Belief-update rounds.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    apply: Annotated[
+        bool, typer.Option(help="Also write a corrected copy (never the input).")
+    ] = False,
+) -> None:
+    """Rank suspected label errors; with --apply write a corrected copy next to the suspects."""
+    from byod.encoders.backbone import open_backbone
+    from byod.labels.audit import audit as run_audit
+    from byod.labels.report import audit_html
+
+    df = read_any(data)
+    _columns(df, data, text_column, label_column)
+    texts = df[text_column].cast(pl.String)
+    bad = texts.is_null() | (texts.str.strip_chars() == "")
+    if bad.any():
+        rows = (bad.arg_true() + 1).head(5).to_list()
+        raise ByodError(
+            f"{data}: column {text_column!r} has {int(bad.sum())} empty or null text(s), "
+            f"e.g. rows {rows}"
+        )
+    bb = open_backbone(backbone, cache_dir=byod_home() / "models")
+    with console.status(f"embedding {df.height:,} texts with {backbone}"):
+        x = bb.encode(texts.to_list(), batch_size=64)
+    labels = df[label_column].cast(pl.String).to_numpy()
+    result = run_audit(x, labels, n_splits=n_splits, n_rounds=n_rounds, seed=seed, progress=True)
+    suspects = pl.DataFrame(
+        {"row": np.arange(1, df.height + 1), "text": texts, "given": result.given.astype(str),
+         "suggested": result.suggested.astype(str), "score": result.score,
+         "flagged": result.flagged}
+    ).sort("score")  # fmt: skip
+    write_csv(suspects.filter(pl.col("flagged")), out / "suspects.csv")
+    write_csv(suspects, out / "scores.csv")
+    write_text(
+        audit_html(result, suspects, title=f"Label audit of {data.name}"), out / "summary.html"
+    )
+    write_json(
+        {"n": df.height, "flagged": int(result.flagged.sum()), "history": result.history},
+        out / "audit.json",
+    )
+    console.print(
+        f"{int(result.flagged.sum()):,} of {df.height:,} labels flagged; "
+        f"suspects in {out / 'suspects.csv'}"
+    )
+    if apply:
+        suffix = data.suffix if data.suffix in (".csv", ".parquet") else ".csv"
+        fixed = out / f"{data.stem}.corrected{suffix}"
+        if fixed.resolve() == data.resolve():
+            raise ByodError("refusing to overwrite the input; choose another --out")
+        corrected = df.with_columns(pl.Series(label_column, result.suggested.astype(str)))
+        write_any(corrected, fixed)
+        console.print(f"corrected copy: {fixed}")
+
+
+@app.command()
+@user_errors
+def corrupt(
+    data: Annotated[Path, typer.Argument(help="CSV / TSV / Parquet / JSONL with labels.")],
+    out: Annotated[Path, typer.Option("--out", help="Corrupted copy (.csv or .parquet).")],
+    rate: Annotated[float, typer.Option(help="Share of labels to flip.")] = 0.2,
+    kind: Annotated[str, typer.Option(help="uniform | class_conditional.")] = "uniform",
+    label_column: LabelColumn = "label",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Flip labels at a given rate; the copy keeps the true label and a ``flipped`` column."""
+    from byod.labels.noise import corrupt as run_corrupt
+
+    df = read_any(data)
+    _columns(df, data, label_column)
+    noisy, flipped = run_corrupt(
+        df[label_column].cast(pl.String).to_numpy(), rate, kind=kind, seed=seed
+    )
+    result = df.with_columns(
+        pl.col(label_column).alias(f"{label_column}_true"),
+        pl.Series(label_column, noisy.astype(str)),
+        pl.Series("flipped", flipped),
+    )
+    write_any(result, out)
+    console.print(
+        f"flipped {int(flipped.sum()):,} of {df.height:,} labels: "
+        f"actual rate {flipped.mean():.4f} (asked {rate}) -> {out}"
+    )

@@ -1,0 +1,83 @@
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from byod.cli.main import app
+
+runner = CliRunner()
+
+
+def _data(tmp_path) -> str:
+    words = {"pos": "great wonderful love fun", "neg": "awful boring hate dull"}
+    rows = [
+        {"text": f"{words[lab]} item {i}", "label": lab}
+        for i in range(40)
+        for lab in ("pos", "neg")
+    ]
+    path = tmp_path / "reviews.csv"
+    pl.DataFrame(rows).write_csv(path)
+    return str(path)
+
+
+def test_corrupt_then_audit_with_apply(tmp_path, tiny_st_folder, monkeypatch) -> None:
+    monkeypatch.setenv("BYOD_HOME", str(tmp_path / "home"))
+    src = _data(tmp_path)
+    noisy = tmp_path / "noisy.csv"
+    out = runner.invoke(app, ["labels", "corrupt", src, "--out", str(noisy), "--rate", "0.1"])
+    assert out.exit_code == 0, out.output
+    df = pl.read_csv(noisy)
+    assert (
+        df["flipped"].sum() == 8
+        and "label_true" in df.columns
+        and "actual rate 0.1000" in out.output
+    )
+    out = runner.invoke(app, ["labels", "audit", str(noisy), "--out", str(tmp_path / "audit"),
+                              "--backbone", str(tiny_st_folder), "--n-rounds", "1", "--apply"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    for name in ("suspects.csv", "scores.csv", "summary.html", "audit.json", "noisy.corrected.csv"):
+        assert (tmp_path / "audit" / name).exists()
+    assert pl.read_csv(noisy).equals(df)  # the input is untouched
+    assert "Top 30 suspects" in (tmp_path / "audit" / "summary.html").read_text()
+
+
+def test_audit_errors_are_one_line(tmp_path) -> None:
+    path = tmp_path / "d.csv"
+    pl.DataFrame({"text": ["a", ""], "label": ["x", "y"]}).write_csv(path)
+    out = runner.invoke(
+        app, ["labels", "audit", str(path), "--out", str(tmp_path / "o"), "--label-column", "lab"]
+    )
+    assert out.exit_code == 2 and "['lab'] not found" in out.output
+    out = runner.invoke(app, ["labels", "audit", str(path), "--out", str(tmp_path / "o")])
+    assert out.exit_code == 2 and "empty or null text" in out.output
+
+
+@pytest.mark.slow
+def test_audit_ranks_flipped_rotten_tomatoes_labels_on_top(tmp_path, monkeypatch) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from byod.labels.datasets import rotten_tomatoes
+
+    monkeypatch.setenv("BYOD_HOME", str(tmp_path / "home"))
+    rt = rotten_tomatoes().sample(800, seed=0)
+    rt.write_csv(tmp_path / "rt.csv")
+    runner.invoke(
+        app,
+        [
+            "labels",
+            "corrupt",
+            str(tmp_path / "rt.csv"),
+            "--out",
+            str(tmp_path / "noisy.csv"),
+            "--rate",
+            "0.2",
+        ],
+    )
+    out = runner.invoke(
+        app, ["labels", "audit", str(tmp_path / "noisy.csv"), "--out", str(tmp_path / "a")]
+    )
+    assert out.exit_code == 0, out.output
+    scores = pl.read_csv(tmp_path / "a" / "scores.csv").sort("row")
+    flipped = pl.read_csv(tmp_path / "noisy.csv")["flipped"]
+    assert roc_auc_score(flipped.to_numpy(), -scores["score"].to_numpy()) > 0.75
+    top = scores.head(160)  # as many as were flipped
+    assert flipped.gather(top["row"] - 1).mean() > 0.4  # most of the top are real flips
