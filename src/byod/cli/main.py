@@ -10,6 +10,7 @@ from byod import __version__
 from byod.cli.data import app as data_app
 from byod.cli.demo import demo
 from byod.cli.embed import embed_command
+from byod.cli.labels import app as labels_app
 from byod.cli.models import app as models_app
 from byod.cli.pretrain import pretrain_command
 
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
+app.add_typer(labels_app, name="labels")
 app.command("demo")(demo)
 app.command("pretrain")(pretrain_command)
 app.command("embed")(embed_command)
