@@ -34,7 +34,10 @@ def embed_command(
     if (histories is None) == (events is None):
         raise ByodError("give exactly one of --histories or --events")
     encoder = UserEncoder.load(
-        model, cache_dir=cache_dir or byod_home() / "text-vectors", device=device
+        model,
+        cache_dir=cache_dir or byod_home() / "text-vectors",
+        models_dir=byod_home() / "models",
+        device=device,
     )
     if histories is not None:
         source = read_table(histories, "histories")

