@@ -131,7 +131,19 @@ def _map_source(
         _blank=all_fields_blank(src.template_fields),
     )
     mapped = mapped.with_columns(normalize_whitespace(mapped["text"]))
-    # The first problem found names the row's reason; checks run in contract order.
+    mapped = mapped.with_columns(*_reject_reason(src))
+    good = mapped.filter(pl.col(_REASON).is_null())
+    extras = [pl.col(c).cast(pl.String) for c in src.extra_columns if c not in EVENT_SCHEMA]
+    events = good.select([pl.col(c) for c in EVENT_SCHEMA] + extras + [pl.col(ROW)])
+    bad = mapped.filter(pl.col(_REASON).is_not_null())
+    return events, _value_rejects(src, raw, bad)
+
+
+def _reject_reason(src: SourceConfig) -> tuple[pl.Expr, pl.Expr]:
+    """Expressions naming each row's first problem (reason, column), null for usable rows.
+
+    Checks run in contract order, so a row with several problems reports the first.
+    """
     checks = [
         (
             pl.col("user_id").is_null() | (pl.col("user_id") == ""),
@@ -151,14 +163,7 @@ def _map_source(
     for cond, name, col in checks:
         reason = reason.when(cond).then(pl.lit(name))
         column = column.when(cond).then(pl.lit(col))
-    mapped = mapped.with_columns(
-        reason.otherwise(None).alias(_REASON), column.otherwise(None).alias(_COLUMN)
-    )
-    good = mapped.filter(pl.col(_REASON).is_null())
-    extras = [pl.col(c).cast(pl.String) for c in src.extra_columns if c not in EVENT_SCHEMA]
-    events = good.select([pl.col(c) for c in EVENT_SCHEMA] + extras + [pl.col(ROW)])
-    bad = mapped.filter(pl.col(_REASON).is_not_null())
-    return events, _value_rejects(src, raw, bad)
+    return reason.otherwise(None).alias(_REASON), column.otherwise(None).alias(_COLUMN)
 
 
 def _value_rejects(src: SourceConfig, raw: RawTable, bad: pl.DataFrame) -> pl.DataFrame:
