@@ -89,20 +89,22 @@ class ProgressBar:
         self.enabled = enabled
         self._bar: tqdm | None = None
 
-    def on_step_end(self, trainer: Trainer, state: TrainState) -> None:
-        """Advance the bar."""
-        if not self.enabled:
-            return
-        if self._bar is None:
+    def on_epoch_start(self, trainer: Trainer, state: TrainState) -> None:
+        """Open the epoch's bar (at the resumed step after a restart)."""
+        if self.enabled:
             self._bar = tqdm(
                 total=trainer.steps_per_epoch,
-                initial=state.step_in_epoch - 1,
+                initial=state.step_in_epoch,
                 desc=f"epoch {state.epoch + 1}/{trainer.config.epochs}",
                 unit="step",
                 leave=False,
             )
-        self._bar.update(1)
-        self._bar.set_postfix(loss=f"{state.last_loss:.3f}")
+
+    def on_step_end(self, trainer: Trainer, state: TrainState) -> None:
+        """Advance the bar."""
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(loss=f"{state.last_loss:.3f}")
 
     def on_epoch_end(self, trainer: Trainer, state: TrainState) -> None:
         """Close the bar and print the epoch's losses."""

@@ -82,6 +82,9 @@ class TrainState:
 class Callback(Protocol):
     """Hooks called by :class:`Trainer`; each may set ``state.stop``."""
 
+    def on_epoch_start(self, trainer: Trainer, state: TrainState) -> None:
+        """Before each epoch's first step."""
+
     def on_step_end(self, trainer: Trainer, state: TrainState) -> None:
         """After each optimizer step."""
 
@@ -227,6 +230,7 @@ class Trainer:
         while self.state.epoch < cfg.epochs and not self.state.stop:
             users = self._epoch_users(self.state.epoch)
             t0, losses = time.perf_counter(), []
+            self._call("on_epoch_start")
             for step in range(self.state.step_in_epoch, self.steps_per_epoch):
                 batch_users = users[step * cfg.batch_size : (step + 1) * cfg.batch_size]
                 if len(batch_users) < 2:
