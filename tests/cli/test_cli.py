@@ -55,3 +55,13 @@ def test_reading_a_non_events_table_is_a_clear_error(tmp_path) -> None:
         ["data", "serialize", str(tmp_path / "x.parquet"), "--out", str(tmp_path / "h.parquet")],
     )
     assert out.exit_code == 2 and "missing column(s)" in out.output
+
+
+def test_serialize_separator_escapes_and_unicode(tmp_path, events) -> None:
+    events.write_parquet(tmp_path / "events.parquet")
+    for sep, expected in (("\\n", "\n"), (" · ", " · ")):
+        out = runner.invoke(app, ["data", "serialize", str(tmp_path / "events.parquet"), "--out",
+                                  str(tmp_path / "h.parquet"), "--separator", sep])  # fmt: skip
+        assert out.exit_code == 0, out.output
+        row = pl.read_parquet(tmp_path / "h.parquet").row(0, named=True)
+        assert row["text"] == expected.join(row["event_texts"])

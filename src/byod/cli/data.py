@@ -98,7 +98,7 @@ def serialize(
     config = SerializeConfig(
         max_events=max_events or None,
         max_chars=max_chars or None,
-        separator=separator.encode().decode("unicode_escape"),
+        separator=separator.replace("\\n", "\n").replace("\\t", "\t"),
         time_prefix=time_prefix,
         start=start,
         end=end,
