@@ -229,11 +229,6 @@ def test_unknown_encoding_on_jsonl_is_a_byod_error(tmp_path, write_config) -> No
         ingest(load_ingest_config(write_config({"path": "s.jsonl", "encoding": "klingon"})))
 
 
-@pytest.mark.xfail(
-    reason="BUG: cli._common.user_errors prints the message as Rich markup without escaping, so "
-    "text in square brackets (a folder named 'logs[old]') is swallowed as a style tag",
-    strict=True,
-)
 def test_error_message_keeps_square_brackets(tmp_path) -> None:
     folder = tmp_path / "logs[old]"
     folder.mkdir()

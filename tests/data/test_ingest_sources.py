@@ -144,12 +144,6 @@ def test_in_memory_ingest_writes_nothing(tmp_path, write_config) -> None:
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.xfail(
-    reason="BUG: ingest.ingest_sources advances seq by n_read + 1 per source, but JSONL rows are "
-    "numbered by line and blank lines are not records, so a JSONL file with blank lines "
-    "overlaps the next source's seq values",
-    strict=True,
-)
 def test_seq_unique_after_a_jsonl_with_blank_lines(tmp_path, write_config, run_ingest) -> None:
     (tmp_path / "a.jsonl").write_text(
         '\n\n\n{"uid": "u1", "ts": "2024-01-01", "title": "a"}\n'

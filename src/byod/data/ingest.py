@@ -70,7 +70,8 @@ def ingest_sources(
         raw = read_source(src)
         ev, rej = _map_source(src, raw, seq_offset)
         # Row numbers start at 1 or 2 depending on the format; +1 keeps sources from overlapping.
-        seq_offset += raw.n_read + 1
+        # Row numbers are file positions (JSONL skips blank lines), so advance past the largest.
+        seq_offset += _max_row(raw) + 1
         events.append(ev.with_columns(pl.lit(str(src.path)).alias(_SOURCE)))
         rejects.append(rej)
         per_source.append({"source": str(src.path), "read": raw.n_read})
@@ -85,6 +86,11 @@ def ingest_sources(
     all_events = validate(all_events.drop(_SOURCE, ROW), "events")
     summary = _summary(per_source, all_events, all_rejects, dupes)
     return IngestResult(all_events, pl.concat([all_rejects, dupes]), summary)
+
+
+def _max_row(raw: RawTable) -> int:
+    rows = [raw.frame[ROW].max() or 0, raw.rejects["row"].max() or 0]
+    return int(max(rows))
 
 
 def _check_columns(src: SourceConfig, raw: RawTable) -> pl.DataFrame:
