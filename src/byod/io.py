@@ -32,6 +32,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        # mkstemp makes the file owner-only; give it the usual umask-based mode before it lands.
+        umask = os.umask(0)
+        os.umask(umask)
+        if tmp_path.exists():
+            tmp_path.chmod(0o666 & ~umask)
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)

@@ -13,6 +13,8 @@ from byod.cli.embed import embed_command
 from byod.cli.labels import app as labels_app
 from byod.cli.models import app as models_app
 from byod.cli.pretrain import pretrain_command
+from byod.cli.report import report_command
+from byod.cli.transfer import app as transfer_app
 
 app = typer.Typer(
     name="byod",
@@ -23,9 +25,11 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(labels_app, name="labels")
+app.add_typer(transfer_app, name="transfer")
 app.command("demo")(demo)
 app.command("pretrain")(pretrain_command)
 app.command("embed")(embed_command)
+app.command("report")(report_command)
 
 
 def _version(value: bool) -> None:

@@ -309,7 +309,7 @@ def _jsonl_reject(number: int, reason: str, detail: str, line: bytes) -> dict:
 
 def _read_parquet(path: Path) -> RawTable:
     try:
-        frame = pl.read_parquet(path)
+        frame = pl.read_parquet(path, glob=False)
     except Exception as exc:  # polars raises several error types for a corrupt file
         raise InputFileError(f"{path}: cannot be read as Parquet ({exc})") from exc
     names = frame.columns

@@ -119,7 +119,7 @@ def read_table(path: str | Path, kind: str) -> pl.DataFrame:
     if not path.exists():
         raise InputFileError(f"{path}: file not found")
     try:
-        df = pl.read_parquet(path)
+        df = pl.read_parquet(path, glob=False)
     except Exception as exc:  # polars raises several types for a non-Parquet file
         raise InputFileError(f"{path}: cannot be read as Parquet ({exc})") from exc
     return validate(df, kind, source=str(path))

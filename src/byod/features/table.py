@@ -125,4 +125,4 @@ def read_feature_table(root: str | Path, version: str | None = None) -> FeatureT
     if not (path / "features.parquet").exists():
         raise ByodError(f"{path}: feature table version not found")
     meta = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
-    return FeatureTable(pl.read_parquet(path / "features.parquet"), meta, path)
+    return FeatureTable(pl.read_parquet(path / "features.parquet", glob=False), meta, path)

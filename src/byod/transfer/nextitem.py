@@ -1,0 +1,220 @@
+"""Next-item protocol: leave-one-out by time, sampled and full ranking, user segments.
+
+Interactions are ordered per user by ``(timestamp, seq)`` (``seq`` is the row in the original
+input: MovieLens ties a lot, so the timestamp alone does not say which of two same-second events
+came last). The last interaction is the test target, the one before it the validation target,
+and the ``n_train`` before those are extra training targets. Features for a target may only use
+events ordered before it (:func:`events_before_targets`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import polars as pl
+
+from byod.data.schema import validate
+from byod.errors import ByodError
+from byod.transfer.metrics import ranking_metrics, truth_ranks
+
+__all__ = [
+    "NextItemTask",
+    "next_item_task",
+    "events_before_targets",
+    "evaluate_scores",
+    "RECOMMEND_COLUMNS",
+]
+
+RECOMMEND_COLUMNS = ["source", "protocol", "segment", "metric", "value", "n_users"]
+_ORDER = ["user_id", "timestamp", "seq"]
+
+
+@dataclasses.dataclass
+class NextItemTask:
+    """Everything a next-item evaluation needs, shared by every method in a run.
+
+    Attributes:
+        items: ``item_id, item_text, index`` for every item (``index`` = column in score matrices).
+        ordered: all interactions in ``(user_id, timestamp, seq)`` order with ``position`` (0-based
+            per user), ``index`` and ``role`` (``test``, ``valid``, ``train-k`` or ``history``).
+        targets: the target rows of ``ordered`` (one per user and role).
+        test_users: user ids of the test targets, in the row order of every score matrix.
+        negatives: ``(n_test_users, n_negatives)`` item indices never touched by that user.
+        seen_before_test: ``(n_test_users, n_items)`` bool, items the user had before the test.
+        segment: ``(n_test_users,)`` ``cold`` / ``heavy`` / ``middle`` by events before the test.
+
+    """
+
+    items: pl.DataFrame
+    ordered: pl.DataFrame
+    targets: pl.DataFrame
+    test_users: list[str]
+    negatives: np.ndarray
+    seen_before_test: np.ndarray
+    segment: np.ndarray
+
+    def role(self, role: str) -> pl.DataFrame:
+        """Targets of one role (``test``, ``valid``, ``train-1`` ...), in user order."""
+        return self.targets.filter(pl.col("role") == role).sort("user_id")
+
+    @property
+    def test(self) -> pl.DataFrame:
+        """Test targets, in the row order of score matrices."""
+        return self.role("test")
+
+    @property
+    def history(self) -> pl.DataFrame:
+        """Interactions before every user's validation target (what baselines may count)."""
+        return self.ordered.filter(~pl.col("role").is_in(["test", "valid"]))
+
+
+def next_item_task(
+    interactions: pl.DataFrame, *, n_train: int = 4, n_negatives: int = 100, seed: int = 0
+) -> NextItemTask:
+    """Build targets, sampled negatives and segments from an interactions table.
+
+    Args:
+        interactions: ``user_id, item_id, item_text, timestamp, seq``.
+        n_train: extra training targets per user before the validation target.
+        n_negatives: uniformly sampled items per test user that the user never interacted with.
+        seed: seeds the negative sampling.
+
+    """
+    interactions = validate(interactions, "interactions")
+    if interactions["seq"].null_count():
+        raise ByodError("interactions need `seq` (the input row) to order same-second events")
+    items = (
+        interactions.group_by("item_id")
+        .agg(pl.col("item_text").first())
+        .sort("item_id")
+        .with_row_index("index")
+        .with_columns(pl.col("index").cast(pl.Int64))
+    )
+    ordered = _ordered(interactions, items, n_train)
+    targets = ordered.filter(pl.col("role") != "history")
+    test = targets.filter(pl.col("role") == "test").sort("user_id")
+    if test.is_empty():
+        raise ByodError("no user has the 3 interactions a leave-one-out split needs")
+    n_items = items.height
+    seen_any = _user_item_mask(ordered, test["user_id"], n_items)
+    seen_before = _user_item_mask(
+        ordered.filter(pl.col("role") != "test"), test["user_id"], n_items
+    )
+    negatives = _sample_negatives(seen_any, n_negatives, seed)
+    return NextItemTask(
+        items=items,
+        ordered=ordered,
+        targets=targets,
+        test_users=test["user_id"].to_list(),
+        negatives=negatives,
+        seen_before_test=seen_before,
+        segment=_segments(test["position"].to_numpy()),
+    )
+
+
+def _ordered(interactions: pl.DataFrame, items: pl.DataFrame, n_train: int) -> pl.DataFrame:
+    from_end = pl.int_range(pl.len(), 0, -1).over("user_id") - 1  # 0 = last
+    n = pl.len().over("user_id")
+    role = (
+        pl.when((n >= 3) & (from_end == 0))
+        .then(pl.lit("test"))
+        .when((n >= 3) & (from_end == 1))
+        .then(pl.lit("valid"))
+        .when((n >= 3) & (from_end >= 2) & (from_end < 2 + n_train) & (from_end < n - 1))
+        .then(pl.format("train-{}", from_end - 1))
+        .otherwise(pl.lit("history"))
+    )
+    return (
+        interactions.select("user_id", "item_id", "timestamp", "seq")
+        .sort(_ORDER)
+        .join(items.select("item_id", "index"), on="item_id", how="left")
+        .with_columns(position=pl.int_range(pl.len()).over("user_id"), role=role)
+    )
+
+
+def _user_item_mask(rows: pl.DataFrame, users: pl.Series, n_items: int) -> np.ndarray:
+    order = pl.DataFrame({"user_id": users, "row": np.arange(len(users))})
+    pairs = rows.join(order, on="user_id", how="inner")
+    mask = np.zeros((len(users), n_items), dtype=bool)
+    mask[pairs["row"].to_numpy(), pairs["index"].to_numpy()] = True
+    return mask
+
+
+def _sample_negatives(seen: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``n`` distinct unseen items per row, uniformly (rejection sampling on random keys)."""
+    rng = np.random.default_rng(seed)
+    if (seen.shape[1] - seen.sum(axis=1)).min() < n:
+        raise ByodError(f"a user has interacted with too many items to sample {n} negatives")
+    keys = rng.random(seen.shape)
+    keys[seen] = np.inf
+    return np.argpartition(keys, n, axis=1)[:, :n].astype(np.int64)
+
+
+def _segments(n_before: np.ndarray) -> np.ndarray:
+    low, high = np.quantile(n_before, [0.25, 0.75])
+    return np.where(n_before <= low, "cold", np.where(n_before >= high, "heavy", "middle"))
+
+
+def events_before_targets(events: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
+    """Events ordered strictly before each user's target by ``(timestamp, seq)``.
+
+    Args:
+        events: an events table (``seq`` from the same input as the interactions' ``seq``).
+        targets: ``user_id, timestamp, seq``, one row per user.
+
+    """
+    cut = targets.select("user_id", _ts="timestamp", _seq="seq")
+    return (
+        events.join(cut, on="user_id", how="inner")
+        .filter(
+            (pl.col("timestamp") < pl.col("_ts"))
+            | ((pl.col("timestamp") == pl.col("_ts")) & (pl.col("seq") < pl.col("_seq")))
+        )
+        .drop("_ts", "_seq")
+        .sort(_ORDER)
+    )
+
+
+def evaluate_scores(task: NextItemTask, scores: np.ndarray, source: str) -> pl.DataFrame:
+    """Both protocols and all segments for one method's test scores.
+
+    Args:
+        task: the shared protocol.
+        scores: ``(n_test_users, n_items)`` scores (higher = more likely next).
+        source: the method's name in the result rows.
+
+    Returns:
+        Rows ``source, protocol, segment, metric, value, n_users`` (``RECOMMEND_COLUMNS``).
+
+    """
+    n_users, n_items = len(task.test_users), task.items.height
+    if scores.shape != (n_users, n_items):
+        raise ByodError(f"scores must be {(n_users, n_items)}, got {scores.shape}")
+    truth = task.test["index"].to_numpy()
+    sampled = np.concatenate([truth[:, None], task.negatives], axis=1)
+    sampled_scores = np.take_along_axis(scores, sampled, axis=1)
+    full = np.where(task.seen_before_test, -np.inf, scores).astype(np.float64)
+    protocols = {
+        "sampled-100": truth_ranks(sampled_scores, np.zeros(n_users, dtype=np.int64)),
+        "full": truth_ranks(full, truth),
+    }
+    rows = []
+    for protocol, (ranks, ties) in protocols.items():
+        for segment in ("all", "cold", "heavy"):
+            keep = np.ones(n_users, bool) if segment == "all" else task.segment == segment
+            if not keep.any():
+                continue  # e.g. every user has as many events: no cold or heavy segment
+            values = ranking_metrics(ranks[keep], ties=ties[keep])
+            rows += [
+                {
+                    "source": source,
+                    "protocol": protocol,
+                    "segment": segment,
+                    "metric": m,
+                    "value": v,
+                    "n_users": int(keep.sum()),
+                }
+                for m, v in values.items()
+            ]
+    return pl.DataFrame(rows)

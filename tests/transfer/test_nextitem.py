@@ -1,0 +1,96 @@
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import polars as pl
+
+from byod.data.schema import INTERACTION_SCHEMA
+from byod.transfer.baselines import cooccurrence, popularity
+from byod.transfer.nextitem import evaluate_scores, events_before_targets, next_item_task
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def interactions(rows):
+    """rows: (user, item, second, seq)."""
+    return pl.DataFrame(
+        [
+            {"user_id": u, "item_id": i, "item_text": f"movie {i}",
+             "timestamp": T0 + timedelta(seconds=s), "seq": q}
+            for u, i, s, q in rows
+        ],
+        schema=INTERACTION_SCHEMA,
+    )  # fmt: skip
+
+
+def many_items(n_users=6, n_items=140, seed=0):
+    rng = np.random.default_rng(seed)
+    rows, seq = [], 0
+    for u in range(n_users):
+        for k, item in enumerate(rng.choice(n_items, 8, replace=False)):
+            seq += 1
+            rows.append((f"u{u}", f"i{item:03d}", k // 2, seq))  # pairs share a second
+    extra = [(f"z{i}", f"i{i:03d}", 0, 10_000 + i) for i in range(n_items)]  # every item exists
+    return interactions(rows + extra)
+
+
+def test_same_second_events_are_ordered_by_seq():
+    task = next_item_task(
+        interactions([("u", "a", 0, 1), ("u", "b", 5, 3), ("u", "c", 5, 2), ("u", "d", 1, 4)]),
+        n_negatives=0,
+    )
+    roles = dict(zip(task.ordered["item_id"], task.ordered["role"], strict=True))
+    assert roles == {"a": "history", "d": "train-1", "c": "valid", "b": "test"}
+
+
+def test_negatives_are_never_items_the_user_touched():
+    task = next_item_task(many_items(), n_negatives=100, seed=3)
+    assert task.negatives.shape == (len(task.test_users), 100)
+    touched = (
+        task.ordered.group_by("user_id").agg(pl.col("index")).sort("user_id")
+        .filter(pl.col("user_id").is_in(task.test_users))
+    )  # fmt: skip
+    for row, items in zip(task.negatives, touched["index"], strict=True):
+        assert not set(row) & set(items.to_list())
+        assert len(set(row)) == 100
+    again = next_item_task(many_items(), n_negatives=100, seed=3)
+    np.testing.assert_array_equal(task.negatives, again.negatives)
+
+
+def test_events_before_targets_is_strict_in_time_then_seq():
+    events = pl.DataFrame(
+        {"user_id": ["u"] * 3, "timestamp": [T0, T0, T0 + timedelta(seconds=1)],
+         "seq": [1, 2, 3], "text": ["x", "y", "z"]}
+    )  # fmt: skip
+    targets = pl.DataFrame({"user_id": ["u"], "timestamp": [T0], "seq": [2]})
+    assert events_before_targets(events, targets)["text"].to_list() == ["x"]
+
+
+def test_perfect_scores_hit_everything_and_baselines_run():
+    task = next_item_task(many_items(), n_negatives=100)
+    scores = np.zeros((len(task.test_users), task.items.height), dtype=np.float32)
+    scores[np.arange(len(task.test_users)), task.test["index"].to_numpy()] = 1.0
+    res = evaluate_scores(task, scores, "oracle")
+    assert (res["value"].filter(res["metric"] != "mrr") == 1.0).all()
+    assert set(res["protocol"]) == {"sampled-100", "full"}
+    assert {"all", "cold"} <= set(res["segment"])
+    for baseline in (popularity, cooccurrence):
+        out = evaluate_scores(task, baseline(task), "b")
+        assert out["value"].is_between(0, 1).all()
+
+
+def test_cooccurrence_counts_what_followed_the_last_item():
+    # a and b: x then y early in their history; d's last item before its test is x
+    rows = [("a", "x", 0, 1), ("a", "y", 1, 2), ("a", "p", 2, 3), ("a", "q", 3, 4),
+            ("b", "x", 0, 5), ("b", "y", 1, 6), ("b", "p", 2, 7), ("b", "q", 3, 8),
+            ("d", "m", 0, 9), ("d", "n", 1, 10), ("d", "x", 2, 11), ("d", "y", 3, 12)]  # fmt: skip
+    task = next_item_task(interactions(rows), n_negatives=0)
+    scores = cooccurrence(task, popularity_tiebreak=False)
+    index = dict(zip(task.items["item_id"], task.items["index"], strict=True))
+    d = task.test_users.index("d")
+    assert scores[d, index["y"]] == 2  # x -> y twice in the training history
+    assert scores[d].sum() == 2
+    # p -> q happens only in validation -> test pairs, which the history never counts
+    assert scores[task.test_users.index("a"), index["q"]] == 0
+    tiebroken = cooccurrence(task)
+    assert tiebroken[d].argmax() == index["y"]
+    assert (tiebroken[d] < 2.5).all()  # the popularity term stays below one co-occurrence
