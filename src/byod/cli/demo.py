@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import polars as pl
 import typer
 
-from byod.cli._common import console, user_errors
+from byod.cli._common import byod_home, console, user_errors
 from byod.cli.data import print_ingest_summary
 from byod.data.builtin.export import export_logs
 from byod.data.builtin.movielens import load_movielens
@@ -17,7 +17,11 @@ from byod.data.config import load_ingest_config
 from byod.data.ingest import ingest
 from byod.data.serialize import SerializeConfig, serialize
 from byod.data.splits import leave_one_out
+from byod.errors import ByodError
 from byod.io import write_parquet
+
+if TYPE_CHECKING:
+    from byod.demo import DemoConfig
 
 
 @user_errors
@@ -25,9 +29,25 @@ def demo(
     out: Annotated[
         Path, typer.Option("--out", help="Directory for everything the demo writes.")
     ] = Path("runs/demo"),
-    dataset: Annotated[str, typer.Option(help="Built-in dataset: ml-1m or ml-100k.")] = "ml-1m",
+    profile: Annotated[
+        str, typer.Option(help="full (ML-1M, the real thing) or quick (ML-100K, a smoke run).")
+    ] = "full",
+    epochs: Annotated[int | None, typer.Option(min=1, help="Pretraining epochs.")] = None,
+    data_only: Annotated[
+        bool, typer.Option("--data-only", help="Stop after the data steps (no models).")
+    ] = False,
 ) -> None:
-    """Export MovieLens as raw logs, ingest them, serialize per-user histories, split by time."""
+    """The whole chain on MovieLens: logs → histories → clue → features → heads → report."""
+    import dataclasses
+
+    from byod.demo import PROFILES
+
+    if profile not in PROFILES:
+        raise ByodError(f"--profile must be one of {list(PROFILES)}, got {profile!r}")
+    config = PROFILES[profile]
+    if epochs is not None:
+        config = dataclasses.replace(config, epochs=epochs)
+    dataset = config.dataset
     t0 = time.perf_counter()
     console.rule(f"byod demo on {dataset}")
     logs = export_logs(load_movielens(dataset), out / "raw")
@@ -61,4 +81,23 @@ def demo(
         f"3. leave-one-out split: history {split.history.height:,} events, "
         f"validation {split.valid.height:,}, test {split.test.height:,} users"
     )
-    console.print(f"done in {time.perf_counter() - t0:.1f} s; outputs under {out}")
+    if data_only:
+        console.print(f"done in {time.perf_counter() - t0:.1f} s; outputs under {out}")
+        return
+    _models_and_report(out, config)
+    console.print(f"done in {time.perf_counter() - t0:.0f} s; outputs under {out}")
+
+
+def _models_and_report(out: Path, config: DemoConfig) -> None:
+    from byod.demo import run_transfer_chain
+    from byod.report import build_report, summary_markdown
+
+    home = byod_home()
+    run_transfer_chain(
+        out, config, say=console.print, cache_dir=home / "text-vectors", models_dir=home / "models"
+    )
+    paths = build_report(out)
+    console.print(f"8. report: {paths.html}\n   (Markdown twin: {paths.markdown})")
+    console.rule("summary")
+    console.print(summary_markdown(out), markup=False, highlight=False)
+    console.print(f"report: {paths.html}")

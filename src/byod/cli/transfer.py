@@ -54,7 +54,7 @@ def classify(
     table = read_feature_table(features)
     label_df = read_table(labels, "labels")
     name = source or str(table.metadata.get("objective", features.name))
-    ids, X = table.user_ids(), table.vectors()  # noqa: N806
+    ids, X = table.user_ids, table.vectors  # noqa: N806
     results = [
         classify_source(name, ids, X, label_df, task, head, n_seeds=seeds, console=console),
         classify_source("majority", ids, X, label_df, task, ["majority"], n_seeds=seeds),

@@ -11,7 +11,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.dummy import DummyClassifier
-from sklearn.linear_model import LogisticRegressionCV
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -30,7 +30,12 @@ class _PipelineHead(ClassifierMixin, BaseEstimator):
         """Fit on ``X`` ``(n, d)`` (dense or sparse) and labels ``y`` ``(n,)``."""
         self.pipeline_ = self._pipeline(X).fit(X, y)
         self.classes_ = self.pipeline_.classes_
+        self.tuned_params_: dict[str, object] = self._tuned()
         return self
+
+    def _tuned(self) -> dict[str, object]:
+        """Hyper-parameters chosen during ``fit`` (reusable on another split of the same data)."""
+        return {}
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
         """Class probabilities ``(n, n_classes)`` in the order of ``classes_``."""
@@ -43,30 +48,44 @@ class _PipelineHead(ClassifierMixin, BaseEstimator):
 
 
 class LogisticHead(_PipelineHead):
-    """Standardise, then logistic regression with ``C`` chosen by ``cv``-fold cross-validation.
+    """Standardise, then logistic regression; ``C`` by ``cv``-fold cross-validation unless given.
 
-    Sparse inputs (bags of items) are scaled without centering, so they stay sparse.
+    Sparse inputs (bags of items) are scaled without centering, so they stay sparse. The chosen
+    ``C`` is in ``tuned_params_`` so repeated splits of one dataset can skip the search.
     """
 
     def __init__(
-        self, Cs: tuple[float, ...] = (0.01, 0.1, 1.0), cv: int = 3, max_iter: int = 500
+        self,
+        C: float | None = None,  # noqa: N803 (sklearn's name)
+        Cs: tuple[float, ...] = (0.01, 0.1, 1.0),
+        cv: int = 3,
+        max_iter: int = 300,
+        tol: float = 1e-3,
     ) -> None:
+        self.C = C
         self.Cs = Cs
         self.cv = cv
         self.max_iter = max_iter
+        self.tol = tol
 
     def _pipeline(self, X: np.ndarray) -> Pipeline:  # noqa: N803
-        return make_pipeline(
-            StandardScaler(with_mean=not sparse.issparse(X)),
-            LogisticRegressionCV(
+        if self.C is not None:
+            model = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol)
+        else:
+            model = LogisticRegressionCV(
                 Cs=list(self.Cs),
                 cv=self.cv,
                 l1_ratios=(0.0,),
                 scoring="neg_log_loss",
                 max_iter=self.max_iter,
+                tol=self.tol,
                 use_legacy_attributes=False,
-            ),
-        )
+            )
+        return make_pipeline(StandardScaler(with_mean=not sparse.issparse(X)), model)
+
+    def _tuned(self) -> dict[str, object]:
+        model = self.pipeline_[-1]
+        return {"C": float(np.ravel(model.C_)[0])} if self.C is None else {"C": self.C}
 
 
 class MLPHead(_PipelineHead):

@@ -35,9 +35,10 @@ class RecommendConfig:
     kind: str = "mlp"
     dim: int = 64
     hidden: int = 256
+    pair_hidden: int = 64
     n_negatives: int = 64
     epochs: int = 15
-    batch_size: int = 512
+    batch_size: int = 1024
     lr: float = 2e-3
     weight_decay: float = 1e-5
     patience: int = 2
@@ -59,14 +60,15 @@ class _Scorer(nn.Module):
         self.pop = nn.Parameter(torch.zeros(()))
         self.mlp = cfg.kind == "mlp"
         if self.mlp:
-            self.first_user = nn.Linear(cfg.dim, cfg.hidden)
-            self.first_item = nn.Linear(cfg.dim + 1, cfg.hidden, bias=False)
-            self.out = nn.Linear(cfg.hidden, 1)
+            # Small on purpose: full ranking evaluates it on every (user, item) pair.
+            self.first_user = nn.Linear(cfg.dim, cfg.pair_hidden)
+            self.first_item = nn.Linear(cfg.dim + 1, cfg.pair_hidden, bias=False)
+            self.out = nn.Linear(cfg.pair_hidden, 1)
 
     def towers(
         self, users: torch.Tensor, items: torch.Tensor, logpop: torch.Tensor
     ) -> tuple[torch.Tensor, ...]:
-        """User side ``(b, dim)``, ``(b, hidden)``; item side ``(n, dim)``, ``(n, hidden)``."""
+        """Users ``(b, dim)``, ``(b, pair_hidden)``; items ``(n, dim)``, ``(n, pair_hidden)``."""
         u, v = self.user(users), self.item(items)
         if not self.mlp:
             return u, None, v, None

@@ -1,0 +1,83 @@
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import polars as pl
+from typer.testing import CliRunner
+
+from byod.cli.main import app
+from byod.data.schema import INTERACTION_SCHEMA
+from byod.features.table import write_feature_table
+
+runner = CliRunner()
+WORDS = ["action", "drama", "comedy", "horror", "space", "love", "war", "kids"]
+
+
+def tiny_world(tmp_path, n_users=60, n_items=150):
+    """Users of two tastes; features and labels carry the taste; items have word descriptions."""
+    rng = np.random.default_rng(0)
+    taste = np.arange(n_users) % 2
+    vectors = rng.normal(size=(n_users, 8)).astype(np.float32)
+    vectors[:, 0] += 3 * taste
+    users = [f"u{i}" for i in range(n_users)]
+    features = pl.DataFrame(
+        {"user_id": users, "vector": vectors}, schema={"user_id": pl.String,
+                                                       "vector": pl.Array(pl.Float32, 8)}
+    )  # fmt: skip
+    write_feature_table(features, tmp_path / "features", {"objective": "toy"})
+    labels = pl.DataFrame(
+        {"user_id": users, "task": ["taste"] * n_users, "label": [f"t{t}" for t in taste]}
+    )
+    labels.write_parquet(tmp_path / "labels.parquet")
+    rows, seq, t0 = [], 0, datetime(2024, 1, 1, tzinfo=UTC)
+    for u, t in zip(users, taste, strict=True):
+        for k, item in enumerate(rng.choice(np.arange(t, n_items, 2), 6, replace=False)):
+            seq += 1
+            rows.append({"user_id": u, "item_id": f"i{item}", "timestamp": t0 + timedelta(k),
+                         "item_text": f"{WORDS[item % 8]} item {item % 30}", "seq": seq})  # fmt: skip
+    for item in range(n_items):  # every item appears once for a background user
+        seq += 1
+        rows.append({"user_id": f"bg{item}", "item_id": f"i{item}", "timestamp": t0,
+                     "item_text": f"{WORDS[item % 8]} item {item % 30}", "seq": seq})  # fmt: skip
+    pl.DataFrame(rows, schema=INTERACTION_SCHEMA).write_parquet(tmp_path / "inter.parquet")
+    return tmp_path
+
+
+def test_classify_writes_results_with_the_majority_floor(tmp_path):
+    world = tiny_world(tmp_path)
+    out = runner.invoke(app, ["transfer", "classify", "--features", str(world / "features"),
+                              "--labels", str(world / "labels.parquet"), "--task", "taste",
+                              "--seeds", "2", "--out", str(world / "res")])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    res = pl.read_parquet(world / "res" / "classify.parquet")
+    auroc = res.filter(pl.col("metric") == "auroc").select("source", "mean")
+    scores = dict(zip(auroc["source"], auroc["mean"], strict=True))
+    assert scores["toy"] > 0.95 and scores["majority"] == 0.5
+    again = runner.invoke(app, ["transfer", "classify", "--features", str(world / "features"),
+                                "--labels", str(world / "labels.parquet"), "--task", "taste",
+                                "--seeds", "2", "--out", str(world / "res")])  # fmt: skip
+    assert again.exit_code == 0
+    assert pl.read_parquet(world / "res" / "classify.parquet").height == res.height  # merged
+
+
+def test_recommend_with_static_features_beats_nothing_and_reports_both_protocols(
+    tmp_path, tiny_st_folder, monkeypatch
+):
+    monkeypatch.setenv("BYOD_HOME", str(tmp_path / "home"))
+    world = tiny_world(tmp_path)
+    out = runner.invoke(app, ["transfer", "recommend", "--features", str(world / "features"),
+                              "--interactions", str(world / "inter.parquet"),
+                              "--backbone", str(tiny_st_folder), "--head", "dot", "--epochs", "3",
+                              "--out", str(world / "res")])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    res = pl.read_parquet(world / "res" / "recommend.parquet")
+    assert set(res["source"]) == {"popularity", "item-knn", "cooccurrence", "toy-dot"}
+    assert set(res["protocol"]) == {"sampled-100", "full"}
+    assert res["value"].is_between(0, 1).all()
+
+
+def test_recommend_names_missing_pieces(tmp_path):
+    world = tiny_world(tmp_path)
+    out = runner.invoke(app, ["transfer", "recommend", "--interactions",
+                              str(world / "inter.parquet"), "--out", str(tmp_path / "r")])  # fmt: skip
+    assert out.exit_code == 2
+    assert "exactly one of --model" in out.output
