@@ -59,3 +59,7 @@ def test_readme_examples_run_in_order(tmp_path: Path, monkeypatch, capsys) -> No
     assert (
         tmp_path / "runs/ml-100k/features/v0002/features.parquet"
     ).exists()  # new users' version
+    assert "byod transfer classify" in ran and "byod transfer recommend" in ran
+    results = tmp_path / "runs/ml-100k/transfer"
+    assert (results / "classify.parquet").exists() and (results / "recommend.parquet").exists()
+    assert (tmp_path / "runs/ml-100k/report/index.html").exists()

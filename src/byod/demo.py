@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from byod.data.builtin.movielens import load_movielens
@@ -36,9 +37,25 @@ from byod.transfer.run import (
     recommend_source,
 )
 
-__all__ = ["DemoConfig", "PROFILES", "run_transfer_chain"]
+__all__ = ["DemoConfig", "EncoderSpec", "PROFILES", "run_transfer_chain"]
 
 TASKS = ["gender", "age", "occupation"]
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderSpec:
+    """One feature source of the comparison.
+
+    Attributes:
+        name: its name in the result tables.
+        objective: ``clue``, ``simclr``, ``next`` or the untrained ``zero-shot``.
+        service: train on, and embed from, this service's events only (None: all services).
+
+    """
+
+    name: str
+    objective: str
+    service: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,9 +64,10 @@ class DemoConfig:
 
     Attributes:
         dataset: ``ml-1m`` or ``ml-100k``.
-        epochs: pretraining epochs of the ``clue`` encoder.
+        epochs: pretraining epochs of each trained encoder.
         seeds: user splits per classification task.
         backbone: event-text backbone.
+        encoders: the feature sources compared.
         heads: recommendation heads trained on each encoder's features.
 
     """
@@ -58,6 +76,10 @@ class DemoConfig:
     epochs: int = 8
     seeds: int = 5
     backbone: str = "minilm"
+    encoders: tuple[EncoderSpec, ...] = (
+        EncoderSpec("clue", "clue"),
+        EncoderSpec("zero-shot", "zero-shot"),
+    )
     heads: tuple[str, ...] = ("mlp",)
 
 
@@ -69,8 +91,9 @@ PROFILES = {
 
 def _pretrain_histories(events: pl.DataFrame, task: NextItemTask) -> pl.DataFrame:
     """Histories from events before each user's validation target: no target leaks in."""
-    before = events_before_targets(events, task.role("valid").select("user_id", "timestamp", "seq"))
-    untargeted = events.join(task.role("valid").select("user_id"), on="user_id", how="anti")
+    valid = task.role("valid").select("user_id", "timestamp", "seq")
+    before = events_before_targets(events, valid)
+    untargeted = events.join(valid.select("user_id"), on="user_id", how="anti")
     return serialize(pl.concat([before, untargeted]), SerializeConfig(max_events=256))
 
 
@@ -84,6 +107,44 @@ def _write_features(encoder: UserEncoder, histories: pl.DataFrame, root: Path) -
          "source_hash": frame_hash(histories)},
     )  # fmt: skip
     return features
+
+
+@dataclasses.dataclass
+class _Source:
+    spec: EncoderSpec
+    encoder: UserEncoder
+    events: pl.DataFrame  # what it may see: all services, or its one service
+
+
+def _train_encoders(
+    ml_events: pl.DataFrame,
+    task: NextItemTask,
+    config: DemoConfig,
+    out: Path,
+    backbone: TextBackbone,
+    cache_dir: Path,
+    say: Callable[[str], None],
+) -> list[_Source]:
+    sources = []
+    for spec in config.encoders:
+        events = ml_events
+        if spec.service is not None:
+            events = ml_events.filter(pl.col("service") == spec.service)
+        histories = _pretrain_histories(events, task)
+        if spec.objective == "zero-shot":
+            encoder = baseline_encoder("zero-shot", histories, backbone)
+            encoder.cache = EmbeddingCache(cache_dir, backbone.fingerprint, backbone.dim)
+        else:
+            cfg = PretrainConfig(objective=spec.objective, backbone=config.backbone)
+            cfg = cfg.with_overrides(epochs=config.epochs)
+            say(f"   pretrain {spec.name}: {config.epochs} epochs on {histories.height:,} "
+                f"histories ({spec.service or 'all services'})")  # fmt: skip
+            encoder, state = pretrain(
+                histories, out / "models" / spec.name, cfg, backbone=backbone, cache_dir=cache_dir
+            )
+            say(f"   best validation loss {min(h['val_loss'] for h in state.history):.3f}")
+        sources.append(_Source(spec, encoder, events))
+    return sources
 
 
 def run_transfer_chain(
@@ -102,22 +163,18 @@ def run_transfer_chain(
     write_parquet(ml.labels, out / "labels.parquet")
     task = next_item_task(ml.interactions)
     backbone = backbone or open_backbone(config.backbone, cache_dir=models_dir)
-    cache = EmbeddingCache(cache_dir, backbone.fingerprint, backbone.dim)
-    train_histories = _pretrain_histories(ml.events, task)
-    cfg = PretrainConfig(backbone=config.backbone).with_overrides(epochs=config.epochs)
-    say(f"4. pretrain clue: {config.epochs} epochs on {train_histories.height:,} histories")
-    clue, state = pretrain(
-        train_histories, out / "models" / "clue", cfg, backbone=backbone, cache_dir=cache_dir
-    )
-    best = min(h["val_loss"] for h in state.history)
+    say("4. pretraining (on events before every user's validation target)")
+    sources = _train_encoders(ml.events, task, config, out, backbone, cache_dir, say)
     timings["pretrain"] = time.perf_counter() - t
-    say(f"   best validation loss {best:.3f} ({timings['pretrain']:.0f} s)")
     t = time.perf_counter()
-    zero = baseline_encoder("zero-shot", train_histories, backbone)
-    zero.cache = cache
-    encoders = {"clue": clue, "zero-shot": zero}
-    full = serialize(ml.events, SerializeConfig(max_events=256))
-    features = {n: _write_features(e, full, out / "features" / n) for n, e in encoders.items()}
+    features = {
+        src.spec.name: _write_features(
+            src.encoder,
+            serialize(src.events, SerializeConfig(max_events=256)),
+            out / "features" / src.spec.name,
+        )
+        for src in sources
+    }
     timings["embed"] = time.perf_counter() - t
     say(f"5. feature tables for {len(features)} encoders ({timings['embed']:.0f} s)")
     t = time.perf_counter()
@@ -127,23 +184,22 @@ def run_transfer_chain(
         heads = ["logistic", "mlp"] if name == "clue" else ["logistic"]
         rows.append(classify_source(name, ids, vectors, ml.labels, TASKS, heads,
                                     n_seeds=config.seeds))  # fmt: skip
-    ids, vectors = features["clue"]["user_id"].to_list(), features["clue"]["vector"].to_numpy()
-    rows.append(classify_source("majority", ids, vectors, ml.labels, TASKS, ["majority"],
-                                n_seeds=config.seeds))  # fmt: skip
+    ids = ml.labels["user_id"].unique().sort().to_list()
+    rows.append(classify_source("majority", ids, np.zeros((len(ids), 1)), ml.labels, TASKS,
+                                ["majority"], n_seeds=config.seeds))  # fmt: skip
     rows.append(classify_source("tfidf-items", ids, bag_of_items(ml.events, ids), ml.labels,
                                 TASKS, ["logistic"], n_seeds=config.seeds))  # fmt: skip
     write_parquet(pl.concat(rows), out / "transfer" / "classify.parquet")
     timings["classify"] = time.perf_counter() - t
-    say(
-        f"6. classification: {len(TASKS)} tasks x {len(rows)} sources ({timings['classify']:.0f} s)"
-    )
+    say(f"6. classification: {len(TASKS)} tasks, {len(rows)} sources ({timings['classify']:.0f} s)")
     t = time.perf_counter()
-    items = item_vectors(task, backbone, cache)
+    items = item_vectors(task, backbone, EmbeddingCache(cache_dir, backbone.fingerprint,
+                                                        backbone.dim))  # fmt: skip
     results = [recommend_baselines(task)]
-    for name, encoder in encoders.items():
-        source = encoder_source(encoder, ml.events)
+    for src in sources:
+        feature_source = encoder_source(src.encoder, src.events)
         for kind in config.heads:
-            res, _ = recommend_source(task, f"{name}-{kind}", source, items,
+            res, _ = recommend_source(task, f"{src.spec.name}-{kind}", feature_source, items,
                                       RecommendConfig(kind=kind))  # fmt: skip
             results.append(res)
     write_parquet(pl.concat(results), out / "transfer" / "recommend.parquet")

@@ -45,13 +45,16 @@ def classify(
         Path | None, typer.Option(help="Events Parquet: adds the TF-IDF bag-of-items baseline.")
     ] = None,
     seeds: Annotated[int, typer.Option(min=1, help="Number of random user splits.")] = 5,
+    version: Annotated[
+        str | None, typer.Option(help="Feature-table version (default: the latest).")
+    ] = None,
 ) -> None:
     """Predict user attributes from frozen features; majority (and bag-of-items) baselines."""
     from byod.features.table import read_feature_table
     from byod.transfer.baselines import bag_of_items
     from byod.transfer.run import classify_source
 
-    table = read_feature_table(features)
+    table = read_feature_table(features, version)
     label_df = read_table(labels, "labels")
     name = source or str(table.metadata.get("objective", features.name))
     ids, X = table.user_ids, table.vectors  # noqa: N806
