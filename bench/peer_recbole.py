@@ -27,18 +27,23 @@ intervals ``[0,inf)``). Metrics: HR@1/5/10, NDCG@10 and RecBole's MRR@10 (a cut-
 
 A model is trained once (validation on uni100 each epoch, the best epoch's checkpoint kept); the
 full-ranking dataloader is built from a second config on the same file and the same model is
-scored on it. One difference from byod remains: byod's history for a target keeps only events
-*strictly before* the target's timestamp, while SASRec's input holds every earlier event in
-(timestamp, seq) order, ties included.
+scored on it. SASRec's input for a target is every earlier event in (timestamp, seq) order, as in
+``byod.transfer.nextitem``. Differences left: RecBole draws its 100 negatives with replacement
+(byod: 100 distinct), breaks score ties by ``torch.topk`` order (byod: expected value under random
+tie-breaking, which matters for Pop's full ranking), and its MRR is cut at 10 (byod's ``mrr`` is not).
 
-Cost. SASRec (50 items, hidden 64, 2 layers, 2 heads, batch 256, CE, lr 1e-3) takes about
+Cost. SASRec (50 items, hidden 64, 2 layers, 2 heads, batch 256, CE, lr 1e-3, seed 0) takes about
 1,300-1,950 s per epoch on 2 CPU threads, so ``--epochs`` defaults to 1 (the epoch count is
-reported next to the numbers); ``--max-minutes`` stops before an epoch that would not fit.
+reported next to the numbers); ``--max-minutes`` stops before an epoch that would not fit. On a
+machine another job keeps busy, ``--threads 1`` trains several times faster than 2 threads
+(OpenMP threads wait on each other). RecBole's sampled evaluation encodes each user's sequence
+once per candidate (101 times); the driver encodes it once per user and checks the scores against
+RecBole's ``SASRec.predict`` on the first batch, which makes the per-epoch validation cheap.
 
     .venv/bin/python bench/peer_recbole.py --epochs 1          # Pop and SASRec
     .venv/bin/python bench/peer_recbole.py --quick             # Pop only: a smoke check
     .venv/bin/python bench/peer_recbole.py --models SASRec --epochs 3 --max-minutes 120
-    .venv/bin/python bench/peer_recbole.py --quick --ours runs/transfer/results.parquet
+    .venv/bin/python bench/peer_recbole.py --quick --ours runs/bench-transfer/transfer/recommend.parquet
 
 Results go to ``runs/peer_recbole/results.json`` (runs of other models already there are kept);
 each model's RecBole log is ``.peer/logs/<model>.log``.
@@ -148,9 +153,11 @@ def run_driver(python: Path, model: str, args: argparse.Namespace) -> dict[str, 
     out.unlink(missing_ok=True)
     cmd = [str(python), "-W", "ignore", str(Path(__file__).resolve()), "--driver", model,
            "--epochs", str(args.epochs), "--out", str(out)]  # fmt: skip
+    cmd += ["--threads", str(args.threads)]
     if args.max_minutes:
         cmd += ["--max-minutes", str(args.max_minutes)]
-    env = {**os.environ, "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2",
+    threads = str(args.threads)
+    env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
            "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1", "PYTHONUNBUFFERED": "1"}  # fmt: skip
     log_path = logs / f"{model}.log"
     print(f"== {model}: RecBole in {VENV.relative_to(ROOT)}, log {log_path.relative_to(ROOT)}")
@@ -208,7 +215,7 @@ def print_table(results: dict[str, Any]) -> None:
             "eval s", "epochs", "users evaluated"]  # fmt: skip
     rows = table_rows(results)
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    print("\nRecBole 1.2.1 on byod's ML-1M leave-one-out split (CPU, 2 threads)")
+    print("\nRecBole 1.2.1 on byod's ML-1M leave-one-out split (CPU)")
     for r in [head, *rows]:
         cells = [
             c.ljust(w) if i < 2 else c.rjust(w)
@@ -220,7 +227,8 @@ def print_table(results: dict[str, Any]) -> None:
             print(f"{model}: {run['epochs_run']} epoch(s) of {run['epochs_requested']} requested"
                   f"{' (stopped by --max-minutes)' if run['capped'] else ''}; "
                   f"train s excludes per-epoch validation ({run['valid_s']:.1f} s)")  # fmt: skip
-        print(f"{model}: RecBole's LOO targets match byod's for {run['targets_match_byod']}")
+        print(f"{model}: RecBole's LOO targets match byod's for {run['targets_match_byod']}; "
+              f"{run['versions']['threads']} torch thread(s)")  # fmt: skip
 
 
 def compare_ours(path: Path, results: dict[str, Any]) -> None:
@@ -429,6 +437,38 @@ def evaluate(trainer: Any, loader: Any, load_best: bool) -> dict[str, Any]:
     return {"metrics": metrics, "eval_s": round(seconds, 2), "n_users": counted[0]}
 
 
+def encode_once_per_user(net: Any) -> None:
+    """SASRec.predict, but each user's sequence is encoded once per batch, not once per candidate.
+
+    RecBole scores a sampled-100 batch row by row: 101 identical sequences per user go through the
+    transformer. This computes the same ``forward(seq) . item_embedding(item)`` from one encoding per
+    user (101x less work; eval mode, so no dropout) and checks it against RecBole's own
+    ``predict`` on the first batch.
+    """
+    import torch
+
+    predict = net.predict
+    checked = False
+
+    def predict_once(interaction: Any) -> Any:
+        nonlocal checked
+        seq, lens = interaction[net.ITEM_SEQ], interaction[net.ITEM_SEQ_LEN]
+        _, inverse = torch.unique(interaction[net.USER_ID], return_inverse=True)
+        first = torch.empty(int(inverse.max()) + 1, dtype=torch.long)
+        first[inverse] = torch.arange(len(inverse))
+        assert torch.equal(seq[first][inverse], seq) and torch.equal(lens[first][inverse], lens)
+        encoded = net.forward(seq[first], lens[first])[inverse]
+        scores = (encoded * net.item_embedding(interaction[net.ITEM_ID])).sum(dim=1)
+        if not checked:
+            n = min(len(scores), 505)
+            reference = predict(interaction[torch.arange(n)])
+            assert torch.allclose(reference, scores[:n], rtol=1e-4, atol=1e-5), "predict differs"
+            checked = True
+        return scores
+
+    net.predict = predict_once
+
+
 def never_seen_sampler(sampler: Any, sets: Any) -> Any:
     """RecBole's repeatable sampler, but excluding every item the user interacted with."""
 
@@ -489,7 +529,7 @@ def driver(args: argparse.Namespace) -> None:
     import torch
     from recbole.utils import ModelType, get_model, get_trainer, init_logger
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     sys.argv = sys.argv[:1]  # RecBole's Config would read this script's arguments as its own
     model = args.driver
     config = make_config(model, "uni100", args.epochs)
@@ -502,6 +542,8 @@ def driver(args: argparse.Namespace) -> None:
     sequential = config["MODEL_TYPE"] == ModelType.SEQUENTIAL
     sets, matrix = seen_items(dataset)
     net = get_model(model)(config, train._dataset).to(config["device"])
+    if model == "SASRec":
+        encode_once_per_user(net)
     trainer = get_trainer(config["MODEL_TYPE"], model)(config, net)
     timing = fit(trainer, train, valid, args.max_minutes)
     protocols = sampled_protocols(trainer, test, sets, sequential)
@@ -541,6 +583,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--models", default="Pop,SASRec", help="comma-separated RecBole models")
     parser.add_argument("--epochs", type=int, default=1, help="training epochs (Pop: ignored)")
     parser.add_argument("--max-minutes", type=float, help="start no epoch that would end later")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads in RecBole")
     parser.add_argument("--quick", action="store_true", help="Pop only: a smoke check")
     parser.add_argument("--ours", type=Path, help="byod transfer results (Parquet) to compare")
     parser.add_argument("--driver", help=argparse.SUPPRESS)  # internal: run MODEL in the peer venv

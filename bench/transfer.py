@@ -71,7 +71,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("runs/bench-transfer"))
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (1 when another job shares CPU)"
+    )
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     service = _largest_service(args.dataset)
     config = DemoConfig(
         dataset=args.dataset,

@@ -99,5 +99,5 @@ def _models_and_report(out: Path, config: DemoConfig) -> None:
     paths = build_report(out)
     console.print(f"8. report: {paths.html}\n   (Markdown twin: {paths.markdown})")
     console.rule("summary")
-    console.print(summary_markdown(out), markup=False, highlight=False)
+    console.print(summary_markdown(out), markup=False, highlight=False, soft_wrap=True)
     console.print(f"report: {paths.html}")

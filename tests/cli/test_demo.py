@@ -1,0 +1,33 @@
+"""The demo chain end to end on the quick profile (ML-100K, 2 epochs): every step's output lands."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from byod.cli.main import app
+
+
+@pytest.mark.slow
+def test_quick_demo_runs_the_whole_chain(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("BYOD_HOME", str(tmp_path / "home"))
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--profile", "quick", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "### Classification" in result.output and "### Recommendation" in result.output
+    assert f"report: {out / 'report' / 'index.html'}" in result.output.replace("\n", "")
+    classify = pl.read_parquet(out / "transfer" / "classify.parquet")
+    assert set(classify["source"]) == {"clue", "zero-shot", "majority", "tfidf-items"}
+    assert set(classify["task"]) == {"gender", "age", "occupation"}
+    recommend = pl.read_parquet(out / "transfer" / "recommend.parquet")
+    assert {"popularity", "cooccurrence", "clue-mlp"} <= set(recommend["source"])
+    assert (out / "models" / "clue" / "metrics.jsonl").exists()
+    assert (out / "features" / "clue" / "LATEST").exists()
+    assert (out / "report" / "report.md").exists()
+
+
+def test_unknown_profile_is_named(tmp_path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--profile", "huge", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--profile must be one of ['full', 'quick']" in result.output
