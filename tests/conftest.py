@@ -63,7 +63,8 @@ def tiny_st_folder(tmp_path_factory) -> Path:
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, "item", *map(str, range(30))]
     (tmp / "vocab.txt").write_text("\n".join(vocab))
     bert = tmp / "bert"
-    BertTokenizerFast(vocab_file=str(tmp / "vocab.txt")).save_pretrained(bert)
+    # transformers 5's fast tokenizer ignores `vocab_file` (every word became [UNK]): pass the dict.
+    BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(bert)
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,

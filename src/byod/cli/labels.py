@@ -61,6 +61,12 @@ def audit(
     n_splits: Annotated[int, typer.Option(help="Random K-fold splits per round (voters).")] = 3,
     n_rounds: Annotated[int, typer.Option(help="Belief-update rounds.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    checker: Annotated[
+        str,
+        typer.Option(help="logistic (frozen embeddings, fast) | finetune (fine-tuned encoder)."),
+    ] = "logistic",
+    finetune_epochs: Annotated[int, typer.Option(min=1, help="Epochs per fine-tuned checker.")] = 2,
+    finetune_lr: Annotated[float, typer.Option(help="Learning rate of the fine-tuning.")] = 5e-5,
     apply: Annotated[
         bool, typer.Option(help="Also write a corrected copy (never the input).")
     ] = False,
@@ -80,11 +86,23 @@ def audit(
             f"{data}: column {text_column!r} has {int(bad.sum())} empty or null text(s), "
             f"e.g. rows {rows}"
         )
+    if checker not in ("logistic", "finetune"):
+        raise ByodError(f"--checker must be 'logistic' or 'finetune', got {checker!r}")
     bb = open_backbone(backbone, cache_dir=byod_home() / "models")
-    with console.status(f"embedding {df.height:,} texts with {backbone}"):
-        x = bb.encode(texts.to_list(), batch_size=64)
     labels = df[label_column].cast(pl.String).to_numpy()
-    result = run_audit(x, labels, n_splits=n_splits, n_rounds=n_rounds, seed=seed, progress=True)
+    options = {"n_splits": n_splits, "n_rounds": n_rounds, "seed": seed, "progress": True}
+    if checker == "finetune":
+        from byod.labels.finetune import FineTunedChecker
+
+        def make() -> FineTunedChecker:
+            return FineTunedChecker(bb.model, epochs=finetune_epochs, lr=finetune_lr, seed=seed)
+
+        x = np.asarray(texts.to_list(), dtype=object)
+        result = run_audit(x, labels, checker=make, **options)
+    else:
+        with console.status(f"embedding {df.height:,} texts with {backbone}"):
+            x = bb.encode(texts.to_list(), batch_size=64)
+        result = run_audit(x, labels, **options)
     suspects = pl.DataFrame(
         {"row": np.arange(1, df.height + 1), "text": texts, "given": result.given.astype(str),
          "suggested": result.suggested.astype(str), "score": result.score,

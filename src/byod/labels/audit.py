@@ -103,7 +103,7 @@ def _validate(x: np.ndarray, labels: np.ndarray, n_folds: int) -> tuple[np.ndarr
         )
     if len(labels) and any(v is None or (isinstance(v, float) and np.isnan(v)) for v in labels):
         raise ByodError("labels contain missing values (None / NaN); drop or fill them first")
-    if not np.isfinite(x).all():
+    if np.asarray(x).dtype.kind in "fiu" and not np.isfinite(x).all():
         raise ByodError("features contain NaN or infinite values")
     classes, y = np.unique(labels, return_inverse=True)
     if len(classes) < 2:
@@ -142,14 +142,17 @@ def audit(
         n_splits: different random K-fold splits per round (the voters).
         n_folds: folds per split.
         n_rounds: belief updates (each retrains the checkers on the corrected labels).
-        checker: a factory of sklearn-style classifiers with ``predict_proba``.
+        checker: a factory of sklearn-style classifiers with ``predict_proba``; the default
+            reads features, :class:`byod.labels.finetune.FineTunedChecker` reads texts.
         prior_error: prior probability that a given label is wrong.
         stay: probability that a label persists between rounds (the HMM transition).
         temper: exponent on the round likelihood (< 1 trusts the checkers less).
         seed: random seed.
         progress: show a progress bar over rounds x splits.
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
+    # Features are numbers; a checker that reads raw texts (FineTunedChecker) gets them as is.
+    x = x.astype(np.float64) if x.dtype.kind in "fiub" else x.astype(object)
     labels = np.asarray(labels, dtype=object)
     classes, y = _validate(x, labels, n_folds)
     k = len(classes)
