@@ -73,7 +73,7 @@ class DemoConfig:
     """
 
     dataset: str = "ml-1m"
-    epochs: int = 8
+    epochs: int = 10
     seeds: int = 5
     backbone: str = "minilm"
     encoders: tuple[EncoderSpec, ...] = (

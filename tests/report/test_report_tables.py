@@ -90,3 +90,19 @@ def test_html_and_markdown_render_the_same_cells() -> None:
     assert "*cap*" in md
     html = table_html(table)
     assert "<td>a|b &lt;x&gt;</td>" in html and "<td class='num'><b>0.7</b></td>" in html
+
+
+def test_a_source_with_several_heads_gets_a_row_per_head(tmp_path) -> None:
+    import polars as pl
+
+    from byod.report.inputs import read_classify
+
+    rows = [("clue", "logistic", 0.8), ("clue", "mlp", 0.7), ("majority", "majority", 0.5)]
+    df = pl.DataFrame(
+        [{"source": s, "head": h, "task": "gender", "metric": "auroc", "mean": m, "std": 0.0,
+          "n_seeds": 5} for s, h, m in rows]
+    )  # fmt: skip
+    (tmp_path / "transfer").mkdir()
+    df.write_parquet(tmp_path / "transfer" / "classify.parquet")
+    folded = read_classify(tmp_path, [])
+    assert sorted(folded["source"]) == ["clue (logistic)", "clue (mlp)", "majority"]

@@ -77,7 +77,12 @@ def check_run_dir(run_dir: str | Path) -> Path:
 
 
 def _read_parquet(
-    run_dir: Path, rel: Path, columns: tuple[str, ...], use: str, missing: list[str]
+    run_dir: Path,
+    rel: Path,
+    columns: tuple[str, ...],
+    use: str,
+    missing: list[str],
+    optional: tuple[str, ...] = (),
 ) -> pl.DataFrame | None:
     path = run_dir / rel
     if not path.exists():
@@ -85,10 +90,10 @@ def _read_parquet(
         return None
     try:
         # glob=False: a run folder may be named like "run[1]"
-        lacking = [
-            c for c in columns if c not in pl.scan_parquet(path, glob=False).collect_schema()
-        ]
-        df = None if lacking else pl.read_parquet(path, columns=list(columns), glob=False)
+        schema = pl.scan_parquet(path, glob=False).collect_schema()
+        lacking = [c for c in columns if c not in schema]
+        wanted = [*columns, *(c for c in optional if c in schema)]
+        df = None if lacking else pl.read_parquet(path, columns=wanted, glob=False)
     except Exception as exc:  # noqa: BLE001 (any unreadable file is reported, not raised)
         missing.append(f"{rel}: unreadable ({type(exc).__name__}), so {use} are left out.")
         return None
@@ -102,9 +107,21 @@ def _read_parquet(
 
 
 def read_classify(run_dir: Path, missing: list[str]) -> pl.DataFrame | None:
-    """``transfer/classify.parquet``, or None (noted in ``missing``)."""
-    return _read_parquet(
-        run_dir, CLASSIFY_PATH, CLASSIFY_COLUMNS, "the classification tables", missing
+    """``transfer/classify.parquet``, or None (noted in ``missing``).
+
+    A source evaluated with several heads becomes one row per head, ``clue (mlp)``; a source
+    with one head keeps its plain name.
+    """
+    df = _read_parquet(
+        run_dir, CLASSIFY_PATH, CLASSIFY_COLUMNS, "the classification tables", missing, ("head",)
+    )
+    if df is None or "head" not in df.columns:
+        return df
+    n_heads = pl.col("head").n_unique().over("source")
+    return df.with_columns(
+        source=pl.when(n_heads > 1)
+        .then(pl.format("{} ({})", "source", "head"))
+        .otherwise(pl.col("source"))
     )
 
 
