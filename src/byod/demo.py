@@ -200,7 +200,7 @@ def run_transfer_chain(
         feature_source = encoder_source(src.encoder, src.events)
         for kind in config.heads:
             res, _ = recommend_source(task, f"{src.spec.name}-{kind}", feature_source, items,
-                                      RecommendConfig(kind=kind))  # fmt: skip
+                                      RecommendConfig(kind=kind), progress=True)  # fmt: skip
             results.append(res)
     write_parquet(pl.concat(results), out / "transfer" / "recommend.parquet")
     timings["recommend"] = time.perf_counter() - t
