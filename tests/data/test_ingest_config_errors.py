@@ -197,32 +197,17 @@ def test_relative_paths_resolve_against_the_config_file(tmp_path, write_config) 
     assert cfg.sources[0].required_columns() == ["uid", "ts", "title"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: config._source calls Path(raw['path']) before the type checks, so a YAML "
-    "number as `path` (path: 2024) raises TypeError instead of ConfigError",
-    strict=True,
-)
 def test_non_string_path_is_a_config_error(tmp_path, write_config) -> None:
     with pytest.raises(ConfigError):
         load_ingest_config(write_config({"path": 2024}))
 
 
-@pytest.mark.xfail(
-    reason="BUG: config.ingest_config_from_dict joins base / raw['output'] unchecked, so "
-    "`output: 5` raises TypeError instead of ConfigError",
-    strict=True,
-)
 def test_non_string_output_is_a_config_error(tmp_path, write_config) -> None:
     (tmp_path / "s.csv").write_text(GOOD)
     with pytest.raises(ConfigError):
         load_ingest_config(write_config({"path": "s.csv"}, output=5))
 
 
-@pytest.mark.xfail(
-    reason="BUG: readers._read_jsonl calls line.decode(encoding) without catching LookupError, "
-    "so an unknown `encoding` on a JSONL source escapes as LookupError (CSV gives InputFileError)",
-    strict=True,
-)
 def test_unknown_encoding_on_jsonl_is_a_byod_error(tmp_path, write_config) -> None:
     (tmp_path / "s.jsonl").write_text('{"uid": "u1", "ts": "2024-01-01", "title": "a"}\n')
     with pytest.raises(ByodError, match="klingon"):

@@ -163,11 +163,6 @@ def test_optional_columns_alone_reject_rows_where_all_are_absent(
     assert _reasons(rejects) == {2: "empty_text"}
 
 
-@pytest.mark.xfail(
-    reason="BUG: readers._read_jsonl decodes lines without stripping a UTF-8 BOM (the CSV reader "
-    "strips it), so the first record of a BOM-prefixed JSONL file is rejected as bad_json",
-    strict=True,
-)
 def test_jsonl_with_a_byte_order_mark(tmp_path, write_config, run_ingest) -> None:
     lines = [
         '{"uid": "u1", "ts": "2024-01-01", "title": "a"}',

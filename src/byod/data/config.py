@@ -192,6 +192,8 @@ def _source(raw: Any, base: Path, where: str) -> SourceConfig:
             raise ConfigError(f"{where}: missing required key {key!r}")
     if bool(raw.get("service")) == bool(raw.get("service_column")):
         raise ConfigError(f"{where}: set exactly one of `service` (a constant) or `service_column`")
+    if not isinstance(raw["path"], str):
+        raise ConfigError(f"{where}.path: expected a file path string, got {raw['path']!r}")
     kw = {k: v for k, v in raw.items() if v is not None}
     kw["path"] = (
         (base / str(raw["path"])).resolve()
@@ -236,6 +238,9 @@ def ingest_config_from_dict(raw: Any, base: Path, where: str = "config") -> Inge
     for key in ("sources", "output", "rejects"):
         if not raw.get(key):
             raise ConfigError(f"{where}: missing required key {key!r}")
+    for key in ("output", "rejects", "summary"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise ConfigError(f"{where}.{key}: expected a file path string, got {raw[key]!r}")
     if not isinstance(raw["sources"], list):
         raise ConfigError(f"{where}.sources: expected a list of sources")
     sources = tuple(_source(s, base, f"{where}.sources[{i}]") for i, s in enumerate(raw["sources"]))

@@ -12,6 +12,7 @@ they are 1-based row positions.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import gzip
@@ -260,12 +261,18 @@ def _scalar_to_str(value: object) -> str | None:
 
 
 def _read_jsonl(path: Path, encoding: str) -> RawTable:
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise InputFileError(f"{path}: unknown encoding {encoding!r}; use e.g. utf-8") from exc
     opener = gzip.open if path.suffix.lower() in (".gz", ".gzip") else open
     try:
         with opener(path, "rb") as fh:
             data = fh.read()
     except (OSError, EOFError) as exc:
         raise InputFileError(f"{path}: cannot be read ({exc})") from exc
+    if codec in ("utf-8", "utf-8-sig") and data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]  # a byte-order mark is not part of the first record
     records: list[dict] = []
     numbers: list[int] = []
     rejects: list[dict] = []
