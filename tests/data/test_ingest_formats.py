@@ -42,12 +42,6 @@ def test_plain_and_gzipped_csv_give_the_same_result(
     assert result.events["timestamp"].to_list() == [datetime(2024, 1, 1, tzinfo=UTC)] * 2
 
 
-@pytest.mark.xfail(
-    reason="BUG: config/readers treat '.gzip' and upper-case '.GZ' as gzip (the header is read "
-    "through gzip.open), but the body goes to pyarrow.csv.read_csv, which only detects a "
-    "lower-case '.gz' and parses the compressed bytes: InputFileError",
-    strict=True,
-)
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("name", ["log.csv.gzip", "log.CSV.GZ"])
 def test_csv_with_other_gzip_suffixes(tmp_path, write_config, run_ingest, name) -> None:

@@ -174,21 +174,24 @@ def _arrow_csv(
         invalid.append(row)
         return "skip"
 
+    # pyarrow only detects a lower-case '.gz'; '.gzip' and '.GZ' are opened explicitly.
+    gz = path.suffix.lower() in (".gz", ".gzip")
     try:
-        table = pa_csv.read_csv(
-            path,
-            read_options=pa_csv.ReadOptions(
-                use_threads=threads,
-                encoding="utf8" if encoding.lower().replace("-", "") == "utf8" else encoding,
-                block_size=1 << 24,
-            ),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={n: value_type for n in names}, strings_can_be_null=False
-            ),
-        )
+        with pa.input_stream(str(path), compression="gzip" if gz else None) as source:
+            table = pa_csv.read_csv(
+                source,
+                read_options=pa_csv.ReadOptions(
+                    use_threads=threads,
+                    encoding="utf8" if encoding.lower().replace("-", "") == "utf8" else encoding,
+                    block_size=1 << 24,
+                ),
+                parse_options=pa_csv.ParseOptions(
+                    delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+                ),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types={n: value_type for n in names}, strings_can_be_null=False
+                ),
+            )
     except pa.ArrowInvalid as exc:
         if value_type == pa.string() and "UTF8" in str(exc).upper():
             raise _Utf8Error from exc
