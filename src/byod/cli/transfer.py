@@ -95,6 +95,9 @@ def recommend(
     source: Annotated[str | None, typer.Option(help="Name in the results.")] = None,
     baselines: Annotated[bool, typer.Option(help="Popularity, item-kNN, co-occurrence.")] = True,
     epochs: Annotated[int, typer.Option(min=1, help="Head training epochs (early stopping).")] = 15,
+    last_item: Annotated[
+        bool, typer.Option(help="Also feed the head the user's previous item's text vector.")
+    ] = False,
 ) -> None:
     """Next-item recommendation on frozen features: sampled-100 and full ranking, by segment."""
     from byod.encoders.backbone import open_backbone
@@ -136,7 +139,7 @@ def recommend(
     vectors = item_vectors(task, text_model, cache, progress=True)
     results = [recommend_baselines(task)] if baselines else []
     for kind in head:
-        cfg = RecommendConfig(kind=kind, epochs=epochs)
+        cfg = RecommendConfig(kind=kind, epochs=epochs, last_item=last_item)
         res, _ = recommend_source(
             task,
             f"{name}-{kind}",

@@ -147,20 +147,41 @@ def recommend_source(
     fit, stop = _fit_split(task, holdout, config.seed)
     if static:
         fit = fit.filter(pl.col("role") == "valid")
-    fit_x = np.concatenate([features(part) for part in fit.partition_by("role")])
-    fit_y = np.concatenate([part["index"].to_numpy() for part in fit.partition_by("role")])
+
+    def inputs(targets: pl.DataFrame) -> np.ndarray:
+        x = features(targets)
+        if config.last_item:
+            x = np.concatenate([x, item_vectors[_previous_items(task, targets)]], axis=1)
+        return x
+
+    parts = fit.partition_by("role")
+    fit_x = np.concatenate([inputs(part) for part in parts])
+    fit_y = np.concatenate([part["index"].to_numpy() for part in parts])
     counts = np.bincount(task.history["index"].to_numpy(), minlength=task.items.height)
     head = RecommendHead(config).fit(
         fit_x,
         fit_y,
         item_vectors,
         counts,
-        valid=(features(stop), stop["index"].to_numpy()),
+        valid=(inputs(stop), stop["index"].to_numpy()),
         progress=progress,
     )
     test = task.test
-    scores = head.score(features(test))
+    scores = head.score(inputs(test))
     return evaluate_scores(task, scores, source), head
+
+
+def _previous_items(task: NextItemTask, targets: pl.DataFrame) -> np.ndarray:
+    """Item index of each target's preceding interaction ``(n_targets,)`` (targets follow one)."""
+    prev = (
+        targets.select("user_id", position=pl.col("position") - 1)
+        .with_row_index("_row")
+        .join(task.ordered.select("user_id", "position", "index"), on=["user_id", "position"])
+        .sort("_row")
+    )
+    if prev.height != targets.height:
+        raise ByodError("every next-item target needs an interaction before it")
+    return prev["index"].to_numpy()
 
 
 def item_vectors(
