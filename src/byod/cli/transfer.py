@@ -97,7 +97,7 @@ def recommend(
     epochs: Annotated[int, typer.Option(min=1, help="Head training epochs (early stopping).")] = 15,
     last_item: Annotated[
         bool, typer.Option(help="Also feed the head the user's previous item's text vector.")
-    ] = False,
+    ] = True,
 ) -> None:
     """Next-item recommendation on frozen features: sampled-100 and full ranking, by segment."""
     from byod.encoders.backbone import open_backbone

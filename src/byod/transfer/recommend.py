@@ -9,9 +9,10 @@ uniformly drawn items, early stopping on the validation targets' sampled HR@10):
   part computed once).
 
 Items are described only by their text vector and their training popularity, so new items with
-a description can be scored without retraining. With ``last_item`` the user side also gets the
-text vector of the user's interaction just before the target (what last-item co-occurrence
-reads directly, and a pooled user vector blurs).
+a description can be scored without retraining. With ``last_item`` (the default) the user side
+also gets the text vector of the user's interaction just before the target: what last-item
+co-occurrence reads directly and a pooled user vector blurs (on ML-1M it lifts sampled HR@10 of
+the clue features from 0.589 to 0.669, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class RecommendConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-5
     patience: int = 2
-    last_item: bool = False
+    last_item: bool = True
     seed: int = 0
 
     def __post_init__(self) -> None:
