@@ -1,6 +1,6 @@
 """Next-item heads with and without the previous item's text vector, on a trained model.
 
-Same ML-1M split, negatives and head (mlp) for a trained encoder and the zero-shot mean of its
+Same MovieLens split, negatives and head (mlp) for a trained encoder and the zero-shot mean of its
 backbone's event vectors; prints HR@10 / NDCG@10 under both protocols, by segment. Run::
 
     .venv/bin/python bench/next_item_inputs.py --model runs/demo/models/clue
@@ -27,10 +27,11 @@ def main() -> None:
     """Train both head variants for both encoders and print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--dataset", default="ml-1m", help="ml-1m or ml-100k")
     parser.add_argument("--byod-home", type=Path, default=Path.home() / ".cache" / "byod")
     parser.add_argument("--out", type=Path, default=Path("runs/next-item-inputs.parquet"))
     args = parser.parse_args()
-    ml = load_movielens("ml-1m")
+    ml = load_movielens(args.dataset)
     task = next_item_task(ml.interactions)
     home = args.byod_home
     clue = UserEncoder.load(args.model, cache_dir=home / "text-vectors", models_dir=home / "models")
