@@ -55,7 +55,7 @@ def main() -> None:
     out = pl.concat(rows)
     out.write_parquet(args.out)
     keep = pl.col("metric").is_in(["hr@10", "ndcg@10"])
-    with pl.Config(tbl_rows=100, float_precision=3):
+    with pl.Config(tbl_rows=100, float_precision=3, tbl_width_chars=200, fmt_str_lengths=40):
         print(out.filter(keep).pivot(on=["protocol", "segment"], index=["source", "metric"],
                                      values="value"))  # fmt: skip
 
