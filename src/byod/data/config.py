@@ -19,11 +19,13 @@ silently changes what is ingested. Example::
 from __future__ import annotations
 
 import dataclasses
+import re
 import string
 import zoneinfo
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import yaml
 
 from byod.errors import ConfigError
@@ -211,6 +213,26 @@ def _source(raw: Any, base: Path, where: str) -> SourceConfig:
     return src
 
 
+# Directives the parser (chrono, behind polars) knows; anything else would reject every row.
+_STRFTIME_DIRECTIVES = set("YCyqmbBhdeaAwuUWGgVjDxFvHkIlPpMSfRTXrZzstn%+")
+_DIRECTIVE = re.compile(r"%[-_0^#]?[.\d]*:{0,2}(.)")
+
+
+def _check_strftime(pattern: str, where: str) -> None:
+    """Unknown directives and patterns the parser refuses are config errors, not rejected rows."""
+    unknown = sorted({m for m in _DIRECTIVE.findall(pattern) if m not in _STRFTIME_DIRECTIVES})
+    if unknown:
+        raise ConfigError(
+            f"{where}: {pattern!r} uses unknown directive(s) {['%' + u for u in unknown]}; "
+            "see the strftime table (e.g. %Y %m %d %H %M %S %z)"
+        )
+    try:
+        pl.Series(["2024-01-01"]).str.to_datetime(pattern, time_unit="us", strict=False)
+    except pl.exceptions.ComputeError as exc:
+        reason = str(exc).strip().splitlines()[0]
+        raise ConfigError(f"{where}: {pattern!r} cannot be used to parse times ({reason})") from exc
+
+
 def _check_source(src: SourceConfig, where: str) -> None:
     if src.format and src.format not in FORMATS:
         raise ConfigError(f"{where}.format: {src.format!r} is not one of {list(FORMATS)}")
@@ -219,6 +241,8 @@ def _check_source(src: SourceConfig, where: str) -> None:
             f"{where}.time_format: {src.time_format!r} is not one of {list(TIME_FORMATS)} "
             "nor a strftime pattern such as '%Y-%m-%d %H:%M:%S'"
         )
+    if src.time_format not in TIME_FORMATS:
+        _check_strftime(src.time_format, f"{where}.time_format")
     try:
         zoneinfo.ZoneInfo(src.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
