@@ -123,6 +123,7 @@ def _train_encoders(
     out: Path,
     backbone: TextBackbone,
     cache_dir: Path,
+    cache: EmbeddingCache,
     say: Callable[[str], None],
 ) -> list[_Source]:
     sources = []
@@ -133,7 +134,7 @@ def _train_encoders(
         histories = _pretrain_histories(events, task)
         if spec.objective == "zero-shot":
             encoder = baseline_encoder("zero-shot", histories, backbone)
-            encoder.cache = EmbeddingCache(cache_dir, backbone.fingerprint, backbone.dim)
+            encoder.cache = cache
         else:
             cfg = PretrainConfig(objective=spec.objective, backbone=config.backbone)
             cfg = cfg.with_overrides(epochs=config.epochs)
@@ -164,7 +165,8 @@ def run_transfer_chain(
     task = next_item_task(ml.interactions)
     backbone = backbone or open_backbone(config.backbone, cache_dir=models_dir)
     say("4. pretraining (on events before every user's validation target)")
-    sources = _train_encoders(ml.events, task, config, out, backbone, cache_dir, say)
+    cache = EmbeddingCache(cache_dir, backbone.fingerprint, backbone.dim)
+    sources = _train_encoders(ml.events, task, config, out, backbone, cache_dir, cache, say)
     timings["pretrain"] = time.perf_counter() - t
     t = time.perf_counter()
     features = {
@@ -193,8 +195,7 @@ def run_transfer_chain(
     timings["classify"] = time.perf_counter() - t
     say(f"6. classification: {len(TASKS)} tasks, {len(rows)} sources ({timings['classify']:.0f} s)")
     t = time.perf_counter()
-    items = item_vectors(task, backbone, EmbeddingCache(cache_dir, backbone.fingerprint,
-                                                        backbone.dim))  # fmt: skip
+    items = item_vectors(task, backbone, cache)
     results = [recommend_baselines(task)]
     for src in sources:
         feature_source = encoder_source(src.encoder, src.events)

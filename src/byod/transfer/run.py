@@ -51,13 +51,18 @@ def _align(vectors: pl.DataFrame, user_ids: pl.Series, dim: int) -> np.ndarray:
 
 def encoder_source(encoder: UserEncoder, events: pl.DataFrame) -> FeatureSource:
     """Point-in-time features: each target's user embedded from the events before it."""
+    done: dict[bytes, np.ndarray] = {}  # several heads ask for the same targets' features
 
     def features(targets: pl.DataFrame) -> np.ndarray:
-        before = events_before_targets(events, targets.select("user_id", "timestamp", "seq"))
-        vectors = encoder.encode_events(before) if before.height else None
-        if vectors is None:
-            return np.zeros((targets.height, encoder.dim), dtype=np.float32)
-        return _align(vectors, targets["user_id"], encoder.dim)
+        key = targets.select("user_id", "timestamp", "seq").hash_rows(seed=0).to_numpy().tobytes()
+        if key not in done:
+            cut = targets.select("user_id", "timestamp", "seq")
+            before = events_before_targets(events, cut)
+            vectors = np.zeros((targets.height, encoder.dim), dtype=np.float32)
+            if before.height:
+                vectors = _align(encoder.encode_events(before), targets["user_id"], encoder.dim)
+            done[key] = vectors
+        return done[key]
 
     return features
 
