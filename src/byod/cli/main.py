@@ -14,6 +14,7 @@ from byod.cli.labels import app as labels_app
 from byod.cli.models import app as models_app
 from byod.cli.pretrain import pretrain_command
 from byod.cli.report import report_command
+from byod.cli.text import app as text_app
 from byod.cli.transfer import app as transfer_app
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(labels_app, name="labels")
 app.add_typer(transfer_app, name="transfer")
+app.add_typer(text_app, name="text")
 app.command("demo")(demo)
 app.command("pretrain")(pretrain_command)
 app.command("embed")(embed_command)

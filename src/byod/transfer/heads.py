@@ -23,12 +23,12 @@ __all__ = ["LogisticHead", "MLPHead", "MajorityHead", "HEADS", "make_head"]
 class _PipelineHead(ClassifierMixin, BaseEstimator):
     """Shared fit / predict over a scikit-learn pipeline built by ``_pipeline``."""
 
-    def _pipeline(self, X: np.ndarray) -> Pipeline:  # noqa: N803
+    def _pipeline(self, X: np.ndarray, y: np.ndarray) -> Pipeline:  # noqa: N803
         raise NotImplementedError
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> _PipelineHead:  # noqa: N803 (sklearn names)
         """Fit on ``X`` ``(n, d)`` (dense or sparse) and labels ``y`` ``(n,)``."""
-        self.pipeline_ = self._pipeline(X).fit(X, y)
+        self.pipeline_ = self._pipeline(X, y).fit(X, y)
         self.classes_ = self.pipeline_.classes_
         self.tuned_params_: dict[str, object] = self._tuned()
         return self
@@ -68,9 +68,13 @@ class LogisticHead(_PipelineHead):
         self.max_iter = max_iter
         self.tol = tol
 
-    def _pipeline(self, X: np.ndarray) -> Pipeline:  # noqa: N803
-        if self.C is not None:
-            model = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol)
+    def _pipeline(self, X: np.ndarray, y: np.ndarray) -> Pipeline:  # noqa: N803
+        # Few-shot data (a class with fewer rows than folds) cannot be cross-validated: use
+        # scikit-learn's default C = 1.
+        smallest = int(np.unique(np.asarray(y), return_counts=True)[1].min())
+        fixed = self.C if self.C is not None else (1.0 if smallest < self.cv else None)
+        if fixed is not None:
+            model = LogisticRegression(C=fixed, max_iter=self.max_iter, tol=self.tol)
         else:
             model = LogisticRegressionCV(
                 Cs=list(self.Cs),
@@ -85,7 +89,7 @@ class LogisticHead(_PipelineHead):
 
     def _tuned(self) -> dict[str, object]:
         model = self.pipeline_[-1]
-        return {"C": float(np.ravel(model.C_)[0])} if self.C is None else {"C": self.C}
+        return {"C": float(np.ravel(model.C_)[0]) if hasattr(model, "C_") else float(model.C)}
 
 
 class MLPHead(_PipelineHead):
@@ -103,7 +107,7 @@ class MLPHead(_PipelineHead):
         self.max_iter = max_iter
         self.seed = seed
 
-    def _pipeline(self, X: np.ndarray) -> Pipeline:  # noqa: N803
+    def _pipeline(self, X: np.ndarray, y: np.ndarray) -> Pipeline:  # noqa: N803
         return make_pipeline(
             StandardScaler(with_mean=not sparse.issparse(X)),
             MLPClassifier(
@@ -119,7 +123,7 @@ class MLPHead(_PipelineHead):
 class MajorityHead(_PipelineHead):
     """Always the most frequent training class (the floor every head must clear)."""
 
-    def _pipeline(self, X: np.ndarray) -> Pipeline:  # noqa: N803
+    def _pipeline(self, X: np.ndarray, y: np.ndarray) -> Pipeline:  # noqa: N803
         return make_pipeline(DummyClassifier(strategy="prior"))
 
 

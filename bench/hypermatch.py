@@ -1,0 +1,357 @@
+"""HyperMatch against supervised-only and SetFit: same data, same backbone, same run.
+
+For each text set a fixed split (seed 12345): a test set, an unlabelled in-domain pool (its labels
+only measure the LLM's pseudo-labels) and a training pool the few labels are drawn from
+(class-balanced, one draw per seed). Methods, all on the same sentence encoder:
+
+* supervised: frozen encoder + logistic regression (C by cross-validation), labelled data only;
+* setfit: SetFit 1.2.0 (contrastive fine-tuning + logistic head) in its own venv (peer_setfit.py);
+* ssl: HyperMatch head with consistency on the unlabelled pool, no LLM;
+* hypermatch: + LLM augmentation (soft labels) + calibrated LLM pseudo-labels;
+* full: logistic regression on the whole training pool (the "fully supervised" reference).
+
+Then a data-performance curve (supervised vs hypermatch) and the labels each needs to come within
+2 points of full supervision; an HTML report with the curve. Mean ± std over seeds, never best.
+
+    python bench/hypermatch.py --quick                       # RT only, 3 seeds, no SetFit
+    python bench/hypermatch.py --llm smollm2 --seeds 5       # both sets, SetFit included
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from threadpoolctl import threadpool_limits
+
+from byod.encoders.cache import EmbeddingCache
+from byod.labels.datasets import TEXT_SETS
+from byod.textlab.curve import (
+    curve_report,
+    labels_needed,
+    run_curve,
+    sample_per_class,
+    summarize_curve,
+)
+from byod.textlab.hypermatch import HyperMatchConfig, encode_texts, fit_hypermatch
+from byod.textlab.jsonl_cache import JsonlCache
+from byod.textlab.llm import open_llm
+from byod.textlab.prompts import load_task
+from byod.transfer.heads import LogisticHead
+
+from common import backbone as open_bb
+
+HOME = Path(os.environ.get("BYOD_HOME") or Path.home() / ".cache" / "byod")
+
+
+def split(
+    df: pl.DataFrame, n_test: int, n_unl: int
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    df = df.sample(fraction=1.0, shuffle=True, seed=12345)
+    return df[:n_test], df[n_test : n_test + n_unl], df[n_test + n_unl :]
+
+
+def supervised(x: np.ndarray, y: list[str], x_test: np.ndarray) -> np.ndarray:
+    with threadpool_limits(1):
+        return LogisticHead().fit(x, np.asarray(y)).predict(x_test)
+
+
+def run_set(name: str, args: argparse.Namespace, bb, llm, out: Path) -> dict:  # noqa: ANN001
+    df = TEXT_SETS[name]()
+    test, unl, pool = split(df, args.test, args.unlabelled)
+    labels = sorted(df["label"].unique().to_list())
+    task = load_task(name, labels=labels)
+    vcache = EmbeddingCache(HOME / "text-vectors", bb.fingerprint, bb.dim)
+    llm_cache = JsonlCache(out / f"llm-{name}-{llm.name if llm else 'none'}.jsonl")
+    enc = lambda texts: encode_texts(list(texts), bb, vcache)  # noqa: E731
+    x_test, x_pool = enc(test["text"]), enc(pool["text"])
+    y_test = test["label"].to_numpy()
+    pool_texts, pool_labels = pool["text"].to_list(), pool["label"].to_list()
+    unl_texts = unl["text"].to_list()
+    cfg = HyperMatchConfig(augment_max=args.augment_max)
+    acc = lambda pred: float((np.asarray(pred) == y_test).mean())  # noqa: E731
+    rows, info = [], {}
+    full = acc(supervised(x_pool, pool_labels, x_test))
+    for seed in range(args.seeds):
+        idx = sample_per_class(pool_labels, args.shots, seed)
+        texts, ys = [pool_texts[i] for i in idx], [pool_labels[i] for i in idx]
+        t0 = time.time()
+        rows.append(
+            {
+                "method": "supervised",
+                "seed": seed,
+                "accuracy": acc(supervised(x_pool[idx], ys, x_test)),
+                "fit_s": time.time() - t0,
+            }
+        )
+        t0 = time.time()
+        ssl = fit_hypermatch(
+            texts,
+            ys,
+            unl_texts,
+            task=task,
+            backbone=bb,
+            llm=None,
+            config=cfg,
+            seed=seed,
+            vector_cache=vcache,
+            progress=False,
+        )
+        rows.append(
+            {
+                "method": "ssl (no LLM)",
+                "seed": seed,
+                "accuracy": acc(ssl.head.predict(x_test)),
+                "fit_s": time.time() - t0,
+            }
+        )
+        if llm is not None:
+            t0 = time.time()
+            hm = fit_hypermatch(
+                texts,
+                ys,
+                unl_texts,
+                task=task,
+                backbone=bb,
+                llm=llm,
+                config=cfg,
+                seed=seed,
+                llm_cache=llm_cache,
+                vector_cache=vcache,
+            )
+            rows.append(
+                {
+                    "method": "hypermatch",
+                    "seed": seed,
+                    "accuracy": acc(hm.head.predict(x_test)),
+                    "fit_s": time.time() - t0,
+                }
+            )
+            info[f"seed{seed}"] = hm.info
+        if args.setfit:
+            sys.path.insert(0, str(Path(__file__).parent))
+            from peer_setfit import run_setfit
+
+            res = run_setfit(
+                list(zip(texts, ys, strict=True)),
+                list(zip(test["text"].to_list(), y_test.tolist(), strict=True)),
+                backbone=str(HOME / "models" / args.backbone),
+                seed=seed,
+                out_dir=out / f"setfit-{name}-{seed}",
+                threads=args.threads,
+            )
+            rows.append(
+                {
+                    "method": "setfit",
+                    "seed": seed,
+                    "accuracy": res["accuracy"],
+                    "fit_s": res["fit_s"],
+                }
+            )
+        print(pl.DataFrame(rows).filter(pl.col("seed") == seed), flush=True)
+    if llm is not None:  # how good the LLM's (zero-shot, calibrated) pseudo-labels are
+        from byod.textlab.pseudolabel import pseudolabel
+
+        pl_frame = pseudolabel(llm, task, unl_texts, cache=llm_cache, progress=False)
+        info["llm_pseudolabel_accuracy"] = float(
+            (pl_frame["label"].to_numpy() == unl["label"].to_numpy()).mean()
+        )
+        raw = pseudolabel(llm, task, unl_texts, cache=llm_cache, progress=False, calibrated=False)
+        info["llm_pseudolabel_accuracy_uncalibrated"] = float(
+            (raw["label"].to_numpy() == unl["label"].to_numpy()).mean()
+        )
+    curve = curve_for(
+        args,
+        task,
+        bb,
+        llm,
+        llm_cache,
+        vcache,
+        pool_texts,
+        pool_labels,
+        unl_texts,
+        x_pool,
+        x_test,
+        y_test,
+        cfg,
+    )
+    return {
+        "set": name,
+        "rows": rows,
+        "full_supervised": full,
+        "info": info,
+        "curve": curve.to_dicts(),
+        "n_test": len(test),
+        "n_unlabelled": len(unl),
+        "n_pool": len(pool),
+    }
+
+
+def curve_for(
+    args,
+    task,
+    bb,
+    llm,
+    llm_cache,
+    vcache,
+    pool_texts,
+    pool_labels,
+    unl_texts,
+    x_pool,
+    x_test,
+    y_test,
+    cfg,
+) -> pl.DataFrame:  # noqa: ANN001
+    where = {t: i for i, t in enumerate(pool_texts)}
+
+    def sup(texts, ys, seed):  # noqa: ANN001, ANN202
+        return supervised(x_pool[[where[t] for t in texts]], ys, x_test)
+
+    def hyper(texts, ys, seed):  # noqa: ANN001, ANN202
+        res = fit_hypermatch(
+            texts,
+            ys,
+            unl_texts,
+            task=task,
+            backbone=bb,
+            llm=llm,
+            config=cfg,
+            seed=seed,
+            llm_cache=llm_cache,
+            vector_cache=vcache,
+            progress=False,
+        )
+        return res.head.predict(x_test)
+
+    return run_curve(
+        {"supervised": sup, "hypermatch": hyper},
+        pool_texts,
+        pool_labels,
+        y_test,
+        budgets=args.budgets,
+        seeds=range(args.curve_seeds),
+    )
+
+
+def table(result: dict) -> str:
+    df = pl.DataFrame(result["rows"])
+    summ = df.group_by("method", maintain_order=True).agg(
+        mean=pl.col("accuracy").mean(), std=pl.col("accuracy").std(), fit_s=pl.col("fit_s").mean()
+    )
+    means = dict(zip(summ["method"], summ["mean"], strict=True))
+    lines = [
+        f"### {result['set']} ({result['n_test']} test, {result['n_unlabelled']} unlabelled, full supervision on {result['n_pool']}: {result['full_supervised']:.3f})",
+        "",
+        "| method | accuracy (mean ± std) | vs supervised (points) | vs SetFit (points) | fit s |",
+        "|---|---|---|---|---|",
+    ]
+    for r in summ.iter_rows(named=True):
+        vs_sup = 100 * (r["mean"] - means["supervised"])
+        vs_sf = f"{100 * (r['mean'] - means['setfit']):+.1f}" if "setfit" in means else "n/a"
+        lines.append(
+            f"| {r['method']} | {r['mean']:.3f} ± {r['std'] or 0:.3f} | {vs_sup:+.1f} | {vs_sf} | {r['fit_s']:.1f} |"
+        )
+    summary = summarize_curve(pl.DataFrame(result["curve"]))
+    target = result["full_supervised"] - 0.02
+    lines += ["", f"Labels per class to come within 2 points of full supervision ({target:.3f}):"]
+    for m in summary["method"].unique(maintain_order=True).to_list():
+        part = summary.filter(pl.col("method") == m).sort("per_class")
+        need = labels_needed(part["per_class"].to_list(), part["mean"].to_list(), target)
+        lines.append(
+            f"- {m}: {'not reached by ' + str(part['per_class'].max()) if math.isnan(need) else f'{need:.1f}'}"
+            + (
+                ""
+                if math.isnan(need)
+                else f" ({100 * need * result.get('n_classes', 1) / result['n_pool']:.1f} % of the pool's labels)"
+            )
+        )
+    lines += [
+        "",
+        "curve (mean accuracy by labels per class):",
+        "",
+        "| method | " + " | ".join(str(b) for b in sorted(set(summary["per_class"]))) + " |",
+        "|---|" + "---|" * summary["per_class"].n_unique(),
+    ]
+    for m in summary["method"].unique(maintain_order=True).to_list():
+        part = summary.filter(pl.col("method") == m).sort("per_class")
+        lines.append(f"| {m} | " + " | ".join(f"{v:.3f}" for v in part["mean"]) + " |")
+    return "\n".join(lines)
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--sets", nargs="+", default=["rotten-tomatoes", "news-sources"])
+    p.add_argument("--backbone", default="minilm")
+    p.add_argument("--llm", default="smollm2", help="packaged name, .gguf, folder, or 'none'")
+    p.add_argument("--shots", type=int, default=8)
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--test", type=int, default=1000)
+    p.add_argument("--unlabelled", type=int, default=400)
+    p.add_argument("--augment-max", type=int, default=32)
+    p.add_argument("--budgets", type=int, nargs="+", default=[2, 4, 8, 16, 32, 64])
+    p.add_argument("--curve-seeds", type=int, default=3)
+    p.add_argument("--setfit", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--quick", action="store_true", help="RT only, 3 seeds, 200 unlabelled, no SetFit"
+    )
+    p.add_argument("--out", type=Path, default=Path("runs/bench-hypermatch"))
+    args = p.parse_args()
+    if args.quick:
+        args.sets, args.seeds, args.unlabelled, args.setfit, args.curve_seeds = (
+            ["rotten-tomatoes"],
+            3,
+            200,
+            False,
+            2,
+        )
+        args.budgets = [2, 8, 32]
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    os.environ["HF_HUB_OFFLINE"] = os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    import torch
+
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    bb = open_bb(args.backbone)
+    llm = None if args.llm == "none" else open_llm(args.llm, cache_dir=HOME / "llm")
+    results = []
+    for name in args.sets:
+        t0 = time.time()
+        res = run_set(name, args, bb, llm, args.out)
+        res["n_classes"] = len({r for r in TEXT_SETS[name]()["label"].unique()})
+        res["wall_s"] = time.time() - t0
+        results.append(res)
+        print(table(res), flush=True)
+        curve = pl.DataFrame(res["curve"])
+        curve_report(
+            curve,
+            args.out / f"report-{name}",
+            target=res["full_supervised"] - 0.02,
+            title=f"HyperMatch data curve: {name}",
+            meta=[f"backbone {args.backbone}, LLM {args.llm}"],
+        )
+        (args.out / "results.json").write_text(
+            json.dumps(
+                {"args": {k: str(v) for k, v in vars(args).items()}, "results": results},
+                indent=1,
+                default=str,
+            )
+        )
+    print("\n\n".join(table(r) for r in results))
+
+
+if __name__ == "__main__":
+    main()

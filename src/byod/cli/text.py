@@ -1,0 +1,453 @@
+"""``byod text``: LLM augmentation, generation, pseudo-labels, HyperMatch training and curves.
+
+Every command reads CSV / TSV / Parquet / JSONL (``--text-column``, ``--label-column``) and writes
+CSV or Parquet by suffix. LLM outputs go to a JSON Lines cache next to the output (``--cache`` to
+move it): an interrupted run picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import polars as pl
+import typer
+
+from byod.cli._common import byod_home, console, user_errors
+from byod.cli.labels import read_any, write_any
+from byod.errors import ByodError
+from byod.io import write_json
+
+app = typer.Typer(
+    help="Few labels + a local LLM + unlabelled text → a text classifier (HyperMatch).",
+    no_args_is_help=True,
+)
+
+Data = Annotated[Path, typer.Argument(help="CSV / TSV / Parquet / JSONL file.")]
+Out = Annotated[Path, typer.Option("--out", help="Output file (.csv or .parquet).")]
+TextCol = Annotated[str, typer.Option(help="Column holding the text.")]
+LabelCol = Annotated[str, typer.Option(help="Column holding the label.")]
+Task = Annotated[
+    str,
+    typer.Option(
+        help="Task: packaged name (rotten-tomatoes, news-sources, korean-topics) or YAML."
+    ),
+]
+Llm = Annotated[
+    str,
+    typer.Option(
+        help="LLM: smollm2 | qwen2.5-0.5b | a .gguf file | a transformers folder | http(s) URL."
+    ),
+]
+Backend = Annotated[str, typer.Option(help="LLM runtime: transformers | llama-cpp.")]
+LlmModel = Annotated[str | None, typer.Option(help="Model id at an HTTP endpoint.")]
+ApiKeyEnv = Annotated[
+    str, typer.Option(help="Environment variable holding the endpoint's API key.")
+]
+Cache = Annotated[
+    Path | None, typer.Option(help="JSONL cache of LLM outputs (default: OUT + .llm.jsonl).")
+]
+Seed = Annotated[int, typer.Option(help="Sampling seed.")]
+Backbone = Annotated[str, typer.Option(help="Sentence encoder: minilm | e5-small | folder.")]
+
+
+def _open_llm(llm: str, backend: str, llm_model: str | None, api_key_env: str):  # noqa: ANN202
+    from byod.textlab.llm import open_llm
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: weights are local
+    key = os.environ.get(api_key_env) if api_key_env else None
+    return open_llm(
+        llm, cache_dir=byod_home() / "llm", backend=backend, model=llm_model, api_key=key
+    )
+
+
+def _frame(path: Path, *cols: str) -> pl.DataFrame:
+    df = read_any(path)
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ByodError(f"{path}: column(s) {missing} not found; columns are {df.columns}")
+    df = df.with_columns(pl.col(c).cast(pl.String) for c in cols)
+    empty = df.filter(pl.any_horizontal(pl.col(c).is_null() for c in cols)).height
+    if empty:
+        raise ByodError(
+            f"{path}: {empty} row(s) have an empty {'/'.join(cols)}; fill or drop them first"
+        )
+    return df
+
+
+def _task(task: str, labels: list[str] | None):  # noqa: ANN202
+    from byod.textlab.prompts import load_task
+
+    return load_task(task, labels=labels)
+
+
+def _cache(cache: Path | None, out: Path):  # noqa: ANN202
+    from byod.textlab.jsonl_cache import JsonlCache
+
+    return JsonlCache(cache or out.with_name(out.name + ".llm.jsonl"))
+
+
+@app.command()
+@user_errors
+def augment(
+    data: Data,
+    out: Out,
+    task: Task = "rotten-tomatoes",
+    n: Annotated[int, typer.Option(help="New examples to write.")] = 16,
+    k: Annotated[int, typer.Option(help="Real examples per prompt.")] = 2,
+    text_column: TextCol = "text",
+    label_column: LabelCol = "label",
+    llm: Llm = "smollm2",
+    backend: Backend = "transformers",
+    llm_model: LlmModel = None,
+    api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
+    backbone: Annotated[
+        str, typer.Option(help="Encoder for near-duplicate removal ('none': exact only).")
+    ] = "minilm",
+    cache: Cache = None,
+    seed: Seed = 0,
+) -> None:
+    """Write new labelled examples (GPT3Mix) with soft labels from few real ones."""
+    from byod.textlab.augment import GenerationConfig
+    from byod.textlab.augment import augment as run_augment
+
+    df = _frame(data, text_column, label_column)
+    texts, labels = df[text_column].to_list(), df[label_column].to_list()
+    spec = _task(task, sorted(set(labels)))
+    lm = _open_llm(llm, backend, llm_model, api_key_env)
+    frame, stats = run_augment(
+        lm,
+        spec,
+        texts,
+        labels,
+        n=n,
+        config=GenerationConfig(k=k),
+        seed=seed,
+        cache=_cache(cache, out),
+    )
+    frame, dup = _dedupe(frame, texts, backbone)
+    write_any(frame, out)
+    summary = stats.as_dict() | {"duplicates_removed": dup, "written": frame.height}
+    write_json(summary, out.with_name(out.name + ".stats.json"))
+    console.print(f"{frame.height} examples → {out}; {_stats_line(summary)}")
+
+
+@app.command()
+@user_errors
+def generate(
+    out: Out,
+    task: Task = "rotten-tomatoes",
+    labels: Annotated[
+        str | None, typer.Option(help="Comma-separated labels (default: the task's).")
+    ] = None,
+    n_per_label: Annotated[int, typer.Option(help="Texts to write per label.")] = 8,
+    llm: Llm = "smollm2",
+    backend: Backend = "transformers",
+    llm_model: LlmModel = None,
+    api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
+    backbone: Annotated[
+        str, typer.Option(help="Encoder for near-duplicates, or 'none'.")
+    ] = "minilm",
+    cache: Cache = None,
+    seed: Seed = 0,
+) -> None:
+    """Write labelled examples from the label names alone (zero data), soft-labelled."""
+    from byod.textlab.augment import generate as run_generate
+
+    spec = _task(task, labels.split(",") if labels else None)
+    lm = _open_llm(llm, backend, llm_model, api_key_env)
+    frame, stats = run_generate(
+        lm, spec, n_per_label=n_per_label, seed=seed, cache=_cache(cache, out)
+    )
+    frame, dup = _dedupe(frame, [], backbone)
+    write_any(frame, out)
+    summary = stats.as_dict() | {"duplicates_removed": dup, "written": frame.height}
+    write_json(summary, out.with_name(out.name + ".stats.json"))
+    console.print(f"{frame.height} examples → {out}; {_stats_line(summary)}")
+
+
+@app.command()
+@user_errors
+def pseudolabel(
+    data: Data,
+    out: Out,
+    task: Task = "rotten-tomatoes",
+    labels: Annotated[
+        str | None, typer.Option(help="Comma-separated labels (default: the task's).")
+    ] = None,
+    examples: Annotated[
+        Path | None, typer.Option(help="Labelled file whose rows go into the prompt (few-shot).")
+    ] = None,
+    shots: Annotated[int, typer.Option(help="How many rows of --examples to show.")] = 4,
+    calibrate: Annotated[bool, typer.Option(help="Contextual calibration.")] = True,
+    text_column: TextCol = "text",
+    label_column: LabelCol = "label",
+    llm: Llm = "smollm2",
+    backend: Backend = "transformers",
+    llm_model: LlmModel = None,
+    api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
+    cache: Cache = None,
+) -> None:
+    """Soft labels (calibrated LLM label probabilities) for unlabelled texts."""
+    from byod.textlab.hypermatch import _few_shot
+    from byod.textlab.pseudolabel import pseudolabel as run_pseudolabel
+
+    df = _frame(data, text_column)
+    shown: list[tuple[str, str]] = []
+    label_set = labels.split(",") if labels else None
+    if examples is not None:
+        ex = _frame(examples, text_column, label_column)
+        ex_texts, ex_labels = ex[text_column].to_list(), ex[label_column].to_list()
+        label_set = label_set or sorted(set(ex_labels))
+        shown = _few_shot(ex_texts, ex_labels, shots, np.random.default_rng(0))
+    spec = _task(task, label_set)
+    lm = _open_llm(llm, backend, llm_model, api_key_env)
+    frame = run_pseudolabel(
+        lm,
+        spec,
+        df[text_column].to_list(),
+        examples=shown,
+        calibrated=calibrate,
+        cache=_cache(cache, out),
+    )
+    write_any(frame, out)
+    console.print(f"{frame.height} texts labelled → {out}")
+
+
+@app.command()
+@user_errors
+def train(
+    data: Annotated[Path, typer.Argument(help="Labelled texts.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the model and metrics.")],
+    unlabelled: Annotated[Path | None, typer.Option(help="Unlabelled in-domain texts.")] = None,
+    pool: Annotated[
+        Path | None,
+        typer.Option(help="Out-of-domain texts to select from (then used as unlabelled)."),
+    ] = None,
+    select: Annotated[
+        str, typer.Option(help="Pool selector: retrieval | classifier.")
+    ] = "retrieval",
+    test: Annotated[Path | None, typer.Option(help="Labelled test texts to score.")] = None,
+    task: Task = "rotten-tomatoes",
+    text_column: TextCol = "text",
+    label_column: LabelCol = "label",
+    llm: Annotated[str, typer.Option(help="LLM as for augment, or 'none' (SSL only).")] = "smollm2",
+    backend: Backend = "transformers",
+    llm_model: LlmModel = None,
+    api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
+    backbone: Backbone = "minilm",
+    augment_ratio: Annotated[float, typer.Option(help="LLM examples per real one.")] = 1.0,
+    seed: Seed = 0,
+) -> None:
+    """Train a HyperMatch classifier; score --test when given."""
+    from byod.textlab.hypermatch import HyperMatchConfig, fit_hypermatch
+    from byod.textlab.model import save_classifier
+
+    df = _frame(data, text_column, label_column)
+    texts, labels = df[text_column].to_list(), df[label_column].to_list()
+    spec = _task(task, sorted(set(labels)))
+    bb, vcache = _backbone(backbone)
+    unl = _frame(unlabelled, text_column)[text_column].to_list() if unlabelled else []
+    info: dict[str, object] = {}
+    if pool is not None:
+        chosen, line = _select_pool(pool, text_column, select, texts, labels, unl, bb, vcache)
+        unl, info["pool_selection"] = unl + chosen, line
+        console.print(line)
+    lm = None if llm == "none" else _open_llm(llm, backend, llm_model, api_key_env)
+    cfg = HyperMatchConfig(augment_ratio=augment_ratio)
+    res = fit_hypermatch(
+        texts,
+        labels,
+        unl,
+        task=spec,
+        backbone=bb,
+        llm=lm,
+        config=cfg,
+        seed=seed,
+        llm_cache=_cache(None, out / "llm"),
+        vector_cache=vcache,
+    )
+    info |= res.info
+    save_classifier(res.head, out, backbone=backbone, task=spec)
+    if test is not None:
+        info["test"] = _score_test(res.head, test, text_column, label_column, bb, vcache, out)
+    write_json(info, out / "train.json")
+    line = f"; test accuracy {info['test']['accuracy']:.3f}" if test is not None else ""
+    console.print(f"model → {out}{line}")
+
+
+@app.command()
+@user_errors
+def curve(
+    data: Annotated[Path, typer.Argument(help="Labelled pool to draw budgets from.")],
+    test: Annotated[Path, typer.Option(help="Labelled test texts.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for curve.parquet and the report.")],
+    unlabelled: Annotated[Path | None, typer.Option(help="Unlabelled in-domain texts.")] = None,
+    budgets: Annotated[
+        str, typer.Option(help="Labels per class, comma-separated.")
+    ] = "2,4,8,16,32,64",
+    seeds: Annotated[int, typer.Option(help="Seeds per budget.")] = 3,
+    target: Annotated[
+        float | None, typer.Option(help="Target accuracy (default: full supervision - 0.02).")
+    ] = None,
+    task: Task = "rotten-tomatoes",
+    text_column: TextCol = "text",
+    label_column: LabelCol = "label",
+    llm: Annotated[str, typer.Option(help="LLM for HyperMatch, or 'none'.")] = "smollm2",
+    backend: Backend = "transformers",
+    llm_model: LlmModel = None,
+    api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
+    backbone: Backbone = "minilm",
+    augment_max: Annotated[int, typer.Option(help="Cap on LLM examples per fit.")] = 16,
+) -> None:
+    """Accuracy vs labels per class (supervised vs HyperMatch) and the labels a target needs."""
+    from byod.textlab.curve import curve_report, run_curve
+    from byod.textlab.hypermatch import HyperMatchConfig, encode_texts, fit_hypermatch
+    from byod.transfer.heads import LogisticHead
+
+    pool_df = _frame(data, text_column, label_column)
+    test_df = _frame(test, text_column, label_column)
+    pool_texts, pool_labels = pool_df[text_column].to_list(), pool_df[label_column].to_list()
+    spec = _task(task, sorted(set(pool_labels)))
+    bb, vcache = _backbone(backbone)
+    x_test = encode_texts(test_df[text_column].to_list(), bb, vcache)
+    unl = _frame(unlabelled, text_column)[text_column].to_list() if unlabelled else []
+    lm = None if llm == "none" else _open_llm(llm, backend, llm_model, api_key_env)
+    cache = _cache(None, out / "llm")
+    cfg = HyperMatchConfig(augment_max=augment_max)
+
+    def supervised(texts: list[str], labels: list[str], seed: int) -> np.ndarray:
+        return (
+            LogisticHead().fit(encode_texts(texts, bb, vcache), np.asarray(labels)).predict(x_test)
+        )
+
+    def hypermatch(texts: list[str], labels: list[str], seed: int) -> np.ndarray:
+        res = fit_hypermatch(
+            texts,
+            labels,
+            unl,
+            task=spec,
+            backbone=bb,
+            llm=lm,
+            config=cfg,
+            seed=seed,
+            llm_cache=cache,
+            vector_cache=vcache,
+            progress=False,
+        )
+        return res.head.predict(x_test)
+
+    sizes = [int(b) for b in budgets.split(",")]
+    table = run_curve(
+        {"supervised": supervised, "hypermatch": hypermatch},
+        pool_texts,
+        pool_labels,
+        test_df[label_column].to_list(),
+        budgets=sizes,
+        seeds=range(seeds),
+    )
+    if target is None:
+        x_pool = encode_texts(pool_texts, bb, vcache)
+        full = LogisticHead().fit(x_pool, np.asarray(pool_labels)).predict(x_test)
+        target = float((full == test_df[label_column].to_numpy()).mean()) - 0.02
+    write_any(table, out / "curve.parquet")
+    page = curve_report(
+        table,
+        out / "report",
+        target=target,
+        meta=[f"data {data}", f"backbone {backbone}, LLM {llm}"],
+    )
+    console.print(f"curve → {out / 'curve.parquet'}; report → {page}")
+
+
+def _backbone(name: str):  # noqa: ANN202
+    from byod.encoders.backbone import open_backbone
+    from byod.encoders.cache import EmbeddingCache
+
+    bb = open_backbone(name, cache_dir=byod_home() / "models")
+    return bb, EmbeddingCache(byod_home() / "text-vectors", bb.fingerprint, bb.dim)
+
+
+def _dedupe(frame: pl.DataFrame, real: list[str], backbone: str) -> tuple[pl.DataFrame, dict]:
+    from byod.textlab.dedupe import dedupe
+    from byod.textlab.hypermatch import encode_texts
+
+    texts = frame["text"].to_list()
+    if backbone == "none" or not texts:
+        keep, counts = dedupe(texts, reference=real)
+    else:
+        bb, vcache = _backbone(backbone)
+        keep, counts = dedupe(
+            texts,
+            encode_texts(texts, bb, vcache),
+            reference=real,
+            reference_vectors=encode_texts(real, bb, vcache),
+        )
+    return frame.filter(pl.Series(keep)), counts
+
+
+def _select_pool(pool, text_column, method, texts, labels, unl, bb, vcache):  # noqa: ANN001, ANN202
+    from byod.textlab.hypermatch import encode_texts
+    from byod.textlab.select import SELECTORS, select_by_classifier, select_by_retrieval
+
+    if method not in SELECTORS:
+        raise ByodError(f"--select {method!r}: choose one of {SELECTORS}")
+    pool_texts = _frame(pool, text_column)[text_column].to_list()
+    x_pool = encode_texts(pool_texts, bb, vcache)
+    x_lab, x_unl = encode_texts(texts, bb, vcache), encode_texts(unl, bb, vcache)
+    if method == "retrieval":
+        sel = select_by_retrieval(x_pool, x_lab, np.asarray(labels), x_in=x_unl if unl else None)
+    else:
+        sel = select_by_classifier(x_pool, np.vstack([x_lab, x_unl]))
+    return [t for t, k in zip(pool_texts, sel.keep, strict=True) if k], sel.summary()
+
+
+def _score_test(head, test, text_column, label_column, bb, vcache, out) -> dict:  # noqa: ANN001
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from byod.textlab.hypermatch import encode_texts
+
+    df = _frame(test, text_column, label_column)
+    pred = head.predict(encode_texts(df[text_column].to_list(), bb, vcache))
+    truth = df[label_column].to_numpy()
+    write_any(df.with_columns(prediction=pl.Series(pred.astype(str))), out / "test_predictions.csv")
+    return {
+        "accuracy": float(accuracy_score(truth, pred)),
+        "macro_f1": float(f1_score(truth, pred, average="macro")),
+        "n": df.height,
+    }
+
+
+def _stats_line(summary: dict) -> str:
+    return json.dumps(
+        {k: summary[k] for k in ("requested", "kept", "dropped", "duplicates_removed")}
+    )
+
+
+@app.command()
+@user_errors
+def predict(
+    model: Annotated[Path, typer.Argument(help="Folder written by `byod text train`.")],
+    data: Data,
+    out: Out,
+    text_column: TextCol = "text",
+) -> None:
+    """Label texts with a trained classifier (label, confidence, prob_<label> columns)."""
+    from byod.textlab.hypermatch import encode_texts
+    from byod.textlab.model import load_classifier
+
+    head, card = load_classifier(model)
+    df = _frame(data, text_column)
+    bb, vcache = _backbone(card["backbone"])
+    probs = head.predict_proba(encode_texts(df[text_column].to_list(), bb, vcache))
+    cols = {f"prob_{c}": probs[:, j] for j, c in enumerate(head.classes_)}
+    frame = df.with_columns(
+        prediction=pl.Series(head.classes_[probs.argmax(axis=1)].astype(str)),
+        confidence=pl.Series(probs.max(axis=1)),
+        **{k: pl.Series(v) for k, v in cols.items()},
+    )
+    write_any(frame, out)
+    console.print(f"{frame.height} predictions → {out}")

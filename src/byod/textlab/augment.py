@@ -1,0 +1,276 @@
+"""LLM data augmentation (GPT3Mix) and zero-data generation, with soft labels.
+
+``augment``: each new item comes from a k-shot prompt of real examples (class-balanced: the
+example classes are drawn uniformly, so rare classes get as many prompts as common ones); the LM
+writes a text and a label. The written label only *validates* the item: a label outside the set
+(or none, or an empty text, or a copy of a prompt example) is retried with a new sample and
+dropped after ``max_retries``, and every drop is counted by reason. The item's **soft label** is
+read from the LM's label-word probabilities after the new text, under the same examples.
+
+``generate``: the same loop from the label names alone: a prompt asks for a text of a given label.
+
+Finished items (kept or dropped) are appended to a :class:`JsonlCache`; a rerun skips them.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+from tqdm.auto import tqdm
+
+from byod.textlab.calibrate import calibrate, content_free_prior, label_log_probs, require_scoring
+from byod.textlab.jsonl_cache import JsonlCache, item_key
+from byod.textlab.llm.base import LLM, label_distribution
+from byod.textlab.prompts import TaskSpec
+from byod.textlab.pseudolabel import prob_columns
+
+__all__ = ["GenerationConfig", "GenerationStats", "augment", "generate"]
+
+Examples = list[tuple[str, str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerationConfig:
+    """How items are sampled.
+
+    Attributes:
+        k: real examples per prompt (GPT3Mix default 2; ignored by ``generate``).
+        max_retries: new samples for an invalid item before it is dropped.
+        temperature: sampling temperature.
+        max_new_tokens: length cap of one generated item.
+        calibrated: calibrate soft labels with the prompt's content-free prior.
+        min_chars: shorter generated texts are invalid.
+        batch_size: prompts per generation call (also the unit of work an interruption loses).
+    """
+
+    k: int = 2
+    max_retries: int = 2
+    temperature: float = 0.9
+    max_new_tokens: int = 64
+    calibrated: bool = True
+    min_chars: int = 8
+    batch_size: int = 8
+
+
+@dataclasses.dataclass
+class GenerationStats:
+    """Counts that add up: ``requested == kept + sum(dropped.values())``."""
+
+    requested: int = 0
+    kept: int = 0
+    from_cache: int = 0
+    attempts: int = 0
+    dropped: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly summary."""
+        return {**dataclasses.asdict(self), "dropped": dict(self.dropped)}
+
+
+@dataclasses.dataclass
+class _Item:
+    index: int
+    prompt: str
+    examples: Examples
+    target: str | None  # the label asked for (generate) or None (augment: the LM picks)
+    key: str
+    attempt: int = 0
+
+
+def augment(
+    llm: LLM,
+    task: TaskSpec,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    n: int,
+    config: GenerationConfig = GenerationConfig(),
+    seed: int = 0,
+    cache: JsonlCache | None = None,
+    progress: bool = True,
+) -> tuple[pl.DataFrame, GenerationStats]:
+    """``n`` new examples with soft labels, from k-shot prompts of the labelled ``texts``.
+
+    Returns:
+        ``(frame, stats)``: frame columns ``text, label, confidence, prob_<label>..., lm_label,
+        source`` (``lm_label`` is the label the LM wrote); stats count drops by reason.
+    """
+    require_scoring(llm)
+    pool = _by_label(texts, labels, task)
+    items = []
+    for i in range(n):
+        examples = _balanced_examples(pool, config.k, np.random.default_rng([seed, i]))
+        prompt = task.generation_prompt(examples)
+        key = item_key("augment", llm.fingerprint, prompt, seed, i, config.temperature)
+        items.append(_Item(i, prompt, examples, None, key))
+    return _run(llm, task, items, config, seed, cache, progress, source="augment")
+
+
+def generate(
+    llm: LLM,
+    task: TaskSpec,
+    *,
+    n_per_label: int,
+    config: GenerationConfig = GenerationConfig(),
+    seed: int = 0,
+    cache: JsonlCache | None = None,
+    progress: bool = True,
+) -> tuple[pl.DataFrame, GenerationStats]:
+    """``n_per_label`` texts per label from the label names alone (zero data), soft-labelled.
+
+    Returns:
+        As :func:`augment`; ``lm_label`` is the label the prompt asked for.
+    """
+    require_scoring(llm)
+    items = []
+    for j, label in enumerate(task.labels):
+        prompt = task.conditional_prompt(label)
+        for r in range(n_per_label):
+            i = j * n_per_label + r
+            key = item_key("generate", llm.fingerprint, prompt, seed, r, config.temperature)
+            items.append(_Item(i, prompt, [], label, key))
+    return _run(llm, task, items, config, seed, cache, progress, source="generate")
+
+
+def _by_label(texts: Sequence[str], labels: Sequence[str], task: TaskSpec) -> dict[str, list[str]]:
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+    unknown = sorted(set(labels) - set(task.labels))
+    if unknown:
+        raise ValueError(f"labels {unknown} are not in the task's label set {list(task.labels)}")
+    pool: dict[str, list[str]] = collections.defaultdict(list)
+    for t, y in zip(texts, labels, strict=True):
+        pool[y].append(t)
+    if not pool:
+        raise ValueError("augment needs at least one labelled example")
+    return dict(pool)
+
+
+def _balanced_examples(pool: dict[str, list[str]], k: int, rng: np.random.Generator) -> Examples:
+    """``k`` examples whose classes are drawn uniformly (then a random text of each)."""
+    classes = sorted(pool)
+    chosen = rng.choice(len(classes), size=k, replace=k > len(classes))
+    examples = [(pool[classes[c]][rng.integers(len(pool[classes[c]]))], classes[c]) for c in chosen]
+    # Without replacement inside a class where possible: duplicate lines teach the LM to copy.
+    return list(dict.fromkeys(examples))
+
+
+def _run(
+    llm: LLM,
+    task: TaskSpec,
+    items: list[_Item],
+    config: GenerationConfig,
+    seed: int,
+    cache: JsonlCache | None,
+    progress: bool,
+    *,
+    source: str,
+) -> tuple[pl.DataFrame, GenerationStats]:
+    """Generate, validate, retry and soft-label ``items``; every finished item is cached."""
+    cache = cache if cache is not None else JsonlCache(None)
+    stats = GenerationStats(requested=len(items))
+    records: dict[int, dict] = {}
+    pending = []
+    for item in items:
+        hit = cache.get(item.key)
+        if hit is None:
+            pending.append(item)
+        else:
+            records[item.index] = hit
+            stats.from_cache += 1
+    bar = tqdm(
+        total=len(items), initial=stats.from_cache, desc=source, unit="item", disable=not progress
+    )
+    queue = pending
+    while queue:  # chunks: an interruption loses at most one chunk of generations
+        chunk, queue = queue[: config.batch_size], queue[config.batch_size :]
+        outs = llm.generate(
+            [it.prompt for it in chunk],
+            max_new_tokens=config.max_new_tokens,
+            temperature=config.temperature,
+            stop="\n",
+            seed=seed * 1_000_003 + chunk[0].index * 101 + chunk[0].attempt,
+        )
+        stats.attempts += len(chunk)
+        for item, out in zip(chunk, outs, strict=True):
+            text, lm_label, reason = _validate(task, item, out, config)
+            if reason is not None and item.attempt < config.max_retries:
+                item.attempt += 1
+                queue.append(item)  # retried with a new sample (the seed moves with attempt)
+                continue
+            record = _finish(llm, task, item, text, lm_label, reason, config, cache)
+            records[item.index] = record
+            cache.put(record)
+            bar.update(1)
+    bar.close()
+    return _frame(task, [records[i.index] for i in items], stats, source)
+
+
+def _validate(
+    task: TaskSpec, item: _Item, out: str, config: GenerationConfig
+) -> tuple[str, str | None, str | None]:
+    """``(text, lm_label, reason)``; ``reason`` is None for a usable item.
+
+    ``lm_label`` is the label the LM wrote (augment) or the one the prompt asked for (generate).
+    """
+    text, label = task.parse_item(out)
+    if item.target is not None:  # generate: a label the LM appends anyway is cut off
+        label = item.target
+    elif label is None:
+        return text, None, "label outside the set"
+    if len(text) < config.min_chars:
+        return text, label, "empty or too short"
+    if any(_norm(text) == _norm(t) for t, _ in item.examples):
+        return text, label, "copy of a prompt example"
+    return text, label, None
+
+
+def _finish(
+    llm: LLM,
+    task: TaskSpec,
+    item: _Item,
+    text: str,
+    lm_label: str | None,
+    reason: str | None,
+    config: GenerationConfig,
+    cache: JsonlCache,
+) -> dict:
+    """The cache record of a finished item: kept (with its soft label) or dropped."""
+    record = {"key": item.key, "index": item.index, "text": text, "attempts": item.attempt + 1}
+    if reason is not None:
+        return record | {"status": "dropped", "reason": reason}
+    p = label_distribution(label_log_probs(llm, task, item.examples, text, cache=cache))
+    if config.calibrated:
+        p = calibrate(p, content_free_prior(llm, task, item.examples, cache=cache))
+    return record | {"status": "kept", "probs": p.tolist(), "lm_label": lm_label}
+
+
+def _frame(
+    task: TaskSpec, records: list[dict], stats: GenerationStats, source: str
+) -> tuple[pl.DataFrame, GenerationStats]:
+    kept = [r for r in records if r["status"] == "kept"]
+    for r in records:
+        if r["status"] == "dropped":
+            stats.dropped[r["reason"]] += 1
+    stats.kept = len(kept)
+    probs = np.asarray([r["probs"] for r in kept], dtype=np.float64).reshape(-1, len(task.labels))
+    best = probs.argmax(axis=1)
+    frame = pl.DataFrame(
+        {
+            "text": [r["text"] for r in kept],
+            "label": [task.labels[j] for j in best],
+            "confidence": probs.max(axis=1) if len(kept) else np.zeros(0),
+            **{c: probs[:, j] for j, c in enumerate(prob_columns(task))},
+            "lm_label": pl.Series([r.get("lm_label") for r in kept], dtype=pl.String),
+            "source": [source] * len(kept),
+        }
+    )
+    return frame, stats
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.casefold().split())

@@ -1,0 +1,194 @@
+"""Data-performance curves: accuracy against labels per class, and the labels a target needs.
+
+:func:`run_curve` trains every method at every budget (2 / 4 / 8 / ... labels per class) over
+several seeds on class-balanced samples and scores a fixed test set; :func:`labels_needed` reads
+the smallest budget whose mean accuracy reaches a target, interpolating linearly in
+log2(labels) between measured budgets (never extrapolating: beyond the largest budget it says
+so). :func:`curve_report` writes an HTML page (and its Markdown twin) with the plot and tables.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+from byod.io import write_text  # noqa: E402
+from byod.report.figures import png_bytes  # noqa: E402
+from byod.report.page import Figure, Section, page_html, page_markdown  # noqa: E402
+from byod.report.tables import Table  # noqa: E402
+
+__all__ = [
+    "Method",
+    "sample_per_class",
+    "run_curve",
+    "summarize_curve",
+    "labels_needed",
+    "curve_figure",
+    "curve_report",
+]
+
+# A method trains on (texts, labels) and returns predicted labels for the test texts.
+Method = Callable[[list[str], list[str], int], np.ndarray]
+
+
+def sample_per_class(labels: Sequence[str], per_class: int, seed: int) -> np.ndarray:
+    """Indices of ``per_class`` random rows of every class (all rows of a smaller class)."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    picked = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        picked.append(rng.choice(idx, size=min(per_class, len(idx)), replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def run_curve(
+    methods: Mapping[str, Method],
+    pool_texts: Sequence[str],
+    pool_labels: Sequence[str],
+    test_labels: Sequence[str],
+    *,
+    budgets: Sequence[int] = (2, 4, 8, 16, 32, 64),
+    seeds: Sequence[int] = (0, 1, 2),
+    progress: bool = True,
+) -> pl.DataFrame:
+    """Accuracy of every method at every budget and seed.
+
+    Returns:
+        ``method, per_class, seed, n_labels, accuracy`` rows.
+    """
+    truth = np.asarray(test_labels)
+    rows = []
+    total = len(methods) * len(budgets) * len(seeds)
+    bar = tqdm(total=total, desc="curve", unit="fit", disable=not progress)
+    for per_class in budgets:
+        for seed in seeds:
+            idx = sample_per_class(pool_labels, per_class, seed)
+            texts = [pool_texts[i] for i in idx]
+            labels = [pool_labels[i] for i in idx]
+            for name, method in methods.items():
+                pred = np.asarray(method(texts, labels, seed))
+                rows.append(
+                    {
+                        "method": name,
+                        "per_class": per_class,
+                        "seed": seed,
+                        "n_labels": len(idx),
+                        "accuracy": float((pred == truth).mean()),
+                    }
+                )
+                bar.update(1)
+    bar.close()
+    return pl.DataFrame(rows)
+
+
+def summarize_curve(curve: pl.DataFrame) -> pl.DataFrame:
+    """Mean and std of accuracy per method and budget (``method, per_class, mean, std, runs``)."""
+    return (
+        curve.group_by("method", "per_class")
+        .agg(mean=pl.col("accuracy").mean(), std=pl.col("accuracy").std(), runs=pl.len())
+        .sort("method", "per_class")
+    )
+
+
+def labels_needed(per_class: Sequence[int], mean_acc: Sequence[float], target: float) -> float:
+    """Labels per class at which accuracy first reaches ``target``.
+
+    Linear in log2(labels) between measured budgets. Returns ``nan`` when the largest budget
+    stays below the target (the curve says nothing beyond what was measured).
+    """
+    xs = np.log2(np.asarray(per_class, dtype=float))
+    ys = np.asarray(mean_acc, dtype=float)
+    order = np.argsort(xs)
+    xs, ys = xs[order], ys[order]
+    if ys[0] >= target:
+        return float(2 ** xs[0])
+    for i in range(1, len(xs)):
+        if ys[i] >= target:
+            frac = (target - ys[i - 1]) / (ys[i] - ys[i - 1])
+            return float(2 ** (xs[i - 1] + frac * (xs[i] - xs[i - 1])))
+    return math.nan
+
+
+def curve_figure(summary: pl.DataFrame, *, target: float | None = None, title: str = "") -> bytes:
+    """Mean accuracy ± std against labels per class (log2 axis), one line per method."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    for name in summary["method"].unique(maintain_order=True).to_list():
+        part = summary.filter(pl.col("method") == name).sort("per_class")
+        x = part["per_class"].to_numpy()
+        m = part["mean"].to_numpy()
+        s = np.nan_to_num(part["std"].to_numpy().astype(float))
+        ax.plot(x, m, marker="o", label=name)
+        ax.fill_between(x, m - s, m + s, alpha=0.15)
+    if target is not None:
+        ax.axhline(target, color="#888", ls="--", lw=1, label=f"target {target:.3f}")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("labelled examples per class")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title or "Data-performance curve (mean ± std over seeds)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return png_bytes(fig)
+
+
+def curve_report(
+    curve: pl.DataFrame,
+    out_dir: str | Path,
+    *,
+    target: float | None = None,
+    title: str = "byod text curve",
+    meta: Sequence[str] = (),
+) -> Path:
+    """Write ``out_dir/index.html`` + ``report.md`` + the PNG; return the HTML path."""
+    out_dir = Path(out_dir)
+    summary = summarize_curve(curve)
+    png = curve_figure(summary, target=target)
+    rows = [
+        [r["method"], str(r["per_class"]), f"{r['mean']:.3f}", _fmt_std(r["std"]), str(r["runs"])]
+        for r in summary.iter_rows(named=True)
+    ]
+    blocks: list = [
+        Figure(
+            "curve.png",
+            png,
+            "accuracy against labels per class",
+            "Each point is the mean over seeds; the band is ± one standard deviation.",
+        ),
+        Table(["method", "labels per class", "accuracy", "std", "runs"], rows),
+    ]
+    if target is not None:
+        blocks.append(_needed_table(summary, target))
+    sections = [Section("curve", "Accuracy against labels", blocks)]
+    howto = (
+        "Higher is better. The dashed line is the target accuracy; 'labels needed' reads "
+        "where each curve crosses it (interpolated in log scale between measured budgets)."
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "curve.png").write_bytes(png)
+    write_text(page_markdown(title, list(meta), howto, [], sections), out_dir / "report.md")
+    return write_text(page_html(title, list(meta), howto, [], sections), out_dir / "index.html")
+
+
+def _needed_table(summary: pl.DataFrame, target: float) -> Table:
+    rows = []
+    for name in summary["method"].unique(maintain_order=True).to_list():
+        part = summary.filter(pl.col("method") == name).sort("per_class")
+        need = labels_needed(part["per_class"].to_list(), part["mean"].to_list(), target)
+        top = int(part["per_class"].max())
+        rows.append([name, f"> {top} (not reached)" if math.isnan(need) else f"{need:.1f}"])
+    return Table(["method", f"labels per class to reach {target:.3f}"], rows)
+
+
+def _fmt_std(std: float | None) -> str:
+    return "" if std is None or math.isnan(std) else f"{std:.3f}"

@@ -1,0 +1,65 @@
+"""Drop duplicate generated texts: exact (after case and whitespace folding) and near (cosine).
+
+A generated text that repeats a real example, or another generated one, adds weight to one point
+instead of new information. Near duplicates are found with the sentence encoder: a text whose
+cosine similarity to any earlier kept text (real ones first) reaches ``threshold`` is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["dedupe"]
+
+
+def dedupe(
+    texts: Sequence[str],
+    vectors: np.ndarray | None = None,
+    *,
+    reference: Sequence[str] = (),
+    reference_vectors: np.ndarray | None = None,
+    threshold: float = 0.95,
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Which of ``texts`` to keep.
+
+    Args:
+        texts: candidate texts, in priority order (earlier ones win).
+        vectors: ``(len(texts), dim)`` embeddings for near-duplicate checks; ``None``: exact only.
+        reference: texts that are always kept (real examples): candidates equal or near them go.
+        reference_vectors: ``(len(reference), dim)`` embeddings of ``reference``.
+        threshold: cosine similarity at which two texts count as the same.
+
+    Returns:
+        ``(keep, counts)``: a boolean mask ``(len(texts),)`` and counts ``{"exact", "near"}`` of
+        the dropped ones.
+    """
+    keep = np.ones(len(texts), dtype=bool)
+    seen = {_norm(t) for t in reference}
+    counts = {"exact": 0, "near": 0}
+    for i, t in enumerate(texts):
+        key = _norm(t)
+        if key in seen:
+            keep[i] = False
+            counts["exact"] += 1
+        seen.add(key)
+    if vectors is None or not keep.any():
+        return keep, counts
+    unit = _unit(np.asarray(vectors, dtype=np.float32))
+    kept = _unit(np.asarray(reference_vectors, dtype=np.float32)) if len(reference) else None
+    for i in np.flatnonzero(keep):
+        if kept is not None and len(kept) and float((kept @ unit[i]).max()) >= threshold:
+            keep[i] = False
+            counts["near"] += 1
+            continue
+        kept = unit[i : i + 1] if kept is None else np.vstack([kept, unit[i : i + 1]])
+    return keep, counts
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def _norm(text: str) -> str:
+    return " ".join(str(text).casefold().split())

@@ -1,0 +1,205 @@
+"""HyperMatch: few labels + an LLM + unlabelled text → a text classifier.
+
+The recipe, in order: encode the labelled texts with a frozen sentence encoder; let the LLM write
+new examples from k-shot prompts of them (soft labels, validated, deduplicated against the real
+ones); let it read soft labels for the unlabelled texts (zero-shot and calibrated by default, so
+one pass serves every seed and every point of a data curve); make strong views of the unlabelled
+texts (token dropout); train :class:`~byod.textlab.ssl.HyperMatchHead`. Without an LLM the same
+function trains the head semi-supervised from the unlabelled texts alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from byod.encoders.backbone import TextBackbone
+from byod.encoders.cache import EmbeddingCache, encode_unique
+from byod.textlab.augment import GenerationConfig, augment
+from byod.textlab.dedupe import dedupe
+from byod.textlab.jsonl_cache import JsonlCache
+from byod.textlab.llm.base import LLM
+from byod.textlab.prompts import TaskSpec
+from byod.textlab.pseudolabel import prob_columns, pseudolabel
+from byod.textlab.ssl import HyperMatchHead, SSLConfig, token_dropout
+
+__all__ = ["HyperMatchConfig", "HyperMatchResult", "fit_hypermatch", "encode_texts"]
+
+
+@dataclasses.dataclass(frozen=True)
+class HyperMatchConfig:
+    """What HyperMatch uses.
+
+    Attributes:
+        augment_ratio: LLM-written examples per real one (GPT3Mix default 1; 0: none).
+        augment_max: cap on LLM-written examples per fit (generation is the slow part on CPU).
+        pseudolabel: read LLM soft labels for the unlabelled texts.
+        pseudolabel_shots: real examples in the pseudo-label prompt (0: zero-shot, shared by
+            every labelled subset, hence cached once per text).
+        strong_views: token-dropout views per unlabelled text.
+        dropout_rate: share of words a strong view drops.
+        dedupe_threshold: cosine at which a generated text duplicates another.
+        generation: sampling settings of the LLM.
+        ssl: head training settings.
+    """
+
+    augment_ratio: float = 1.0
+    augment_max: int | None = None
+    pseudolabel: bool = True
+    pseudolabel_shots: int = 0
+    strong_views: int = 2
+    dropout_rate: float = 0.2
+    dedupe_threshold: float = 0.95
+    generation: GenerationConfig = GenerationConfig()
+    ssl: SSLConfig = SSLConfig()
+
+
+@dataclasses.dataclass
+class HyperMatchResult:
+    """The trained head and what went into it (for the report and the closing numbers)."""
+
+    head: HyperMatchHead
+    info: dict[str, Any]
+
+
+def encode_texts(
+    texts: Sequence[str], backbone: TextBackbone, cache: EmbeddingCache | None = None
+) -> np.ndarray:
+    """``(n, dim)`` float32 vectors for ``texts`` (duplicates encoded once, cached when given)."""
+    texts = list(texts)
+    if not texts:
+        return np.zeros((0, backbone.dim), dtype=np.float32)
+    unique = list(dict.fromkeys(texts))
+    vectors = encode_unique(unique, backbone, cache)
+    where = {t: i for i, t in enumerate(unique)}
+    return vectors[[where[t] for t in texts]]
+
+
+def fit_hypermatch(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    unlabelled: Sequence[str],
+    *,
+    task: TaskSpec,
+    backbone: TextBackbone,
+    llm: LLM | None = None,
+    config: HyperMatchConfig = HyperMatchConfig(),
+    seed: int = 0,
+    llm_cache: JsonlCache | None = None,
+    vector_cache: EmbeddingCache | None = None,
+    progress: bool = True,
+) -> HyperMatchResult:
+    """Train a HyperMatch classifier.
+
+    Args:
+        texts: the labelled texts.
+        labels: their labels (each in ``task.labels``).
+        unlabelled: in-domain texts without labels (select out-of-domain ones first with
+            :mod:`byod.textlab.select`).
+        task: label set, label words and prompt format.
+        backbone: the frozen sentence encoder.
+        llm: the LLM for augmentation and pseudo-labels; ``None``: SSL only.
+        config: see :class:`HyperMatchConfig`.
+        seed: drives example sampling, LLM sampling, views and head initialisation.
+        llm_cache: JSONL cache of LLM outputs (resumable).
+        vector_cache: cache of text vectors.
+        progress: show progress bars.
+    """
+    info: dict[str, Any] = {"n_labelled": len(texts), "n_unlabelled": len(unlabelled)}
+    x = encode_texts(texts, backbone, vector_cache)
+    classes = np.asarray(task.labels)
+    fit_args: dict[str, Any] = {"classes": classes}
+    if llm is not None and config.augment_ratio > 0:
+        fit_args |= _augmented(
+            texts,
+            labels,
+            x,
+            task,
+            backbone,
+            llm,
+            config,
+            seed,
+            llm_cache,
+            vector_cache,
+            progress,
+            info,
+        )
+    if len(unlabelled):
+        rng = np.random.default_rng(seed)
+        fit_args["x_weak"] = encode_texts(unlabelled, backbone, vector_cache)
+        views = [
+            token_dropout(list(unlabelled), config.dropout_rate, rng)
+            for _ in range(max(config.strong_views, 1))
+        ]
+        fit_args["x_strong"] = np.stack([encode_texts(v, backbone, vector_cache) for v in views])
+        if llm is not None and config.pseudolabel:
+            examples = _few_shot(texts, labels, config.pseudolabel_shots, rng)
+            frame = pseudolabel(
+                llm, task, list(unlabelled), examples=examples, cache=llm_cache, progress=progress
+            )
+            fit_args["p_llm"] = frame.select(prob_columns(task)).to_numpy()
+            info["pseudolabel_confident_share"] = float((frame["confidence"] >= 0.9).mean())
+    head = HyperMatchHead(config.ssl, seed=seed).fit(x, np.asarray(labels), **fit_args)
+    info["consistency_mask_rate"] = getattr(head, "mask_rate_", None)
+    return HyperMatchResult(head, info)
+
+
+def _augmented(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    x: np.ndarray,
+    task: TaskSpec,
+    backbone: TextBackbone,
+    llm: LLM,
+    config: HyperMatchConfig,
+    seed: int,
+    llm_cache: JsonlCache | None,
+    vector_cache: EmbeddingCache | None,
+    progress: bool,
+    info: dict[str, Any],
+) -> dict[str, np.ndarray]:
+    """LLM-written examples, deduplicated, as ``x_aug`` / ``p_aug``."""
+    n = round(config.augment_ratio * len(texts))
+    n = n if config.augment_max is None else min(n, config.augment_max)
+    frame, stats = augment(
+        llm,
+        task,
+        list(texts),
+        list(labels),
+        n=n,
+        config=config.generation,
+        seed=seed,
+        cache=llm_cache,
+        progress=progress,
+    )
+    x_new = encode_texts(frame["text"].to_list(), backbone, vector_cache)
+    keep, dup = dedupe(
+        frame["text"].to_list(),
+        x_new,
+        reference=list(texts),
+        reference_vectors=x,
+        threshold=config.dedupe_threshold,
+    )
+    info["augment"] = stats.as_dict() | {"duplicates": dup, "used": int(keep.sum())}
+    return {"x_aug": x_new[keep], "p_aug": frame.select(prob_columns(task)).to_numpy()[keep]}
+
+
+def _few_shot(
+    texts: Sequence[str], labels: Sequence[str], shots: int, rng: np.random.Generator
+) -> list[tuple[str, str]]:
+    """``shots`` labelled examples for the pseudo-label prompt, one class after another."""
+    if shots <= 0:
+        return []
+    order = rng.permutation(len(texts))
+    by_class: dict[str, list[int]] = {}
+    for i in order:
+        by_class.setdefault(labels[i], []).append(int(i))
+    picked: list[int] = []
+    while len(picked) < min(shots, len(texts)):
+        for idx in by_class.values():
+            if idx and len(picked) < shots:
+                picked.append(idx.pop())
+    return [(texts[i], labels[i]) for i in picked]

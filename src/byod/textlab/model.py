@@ -1,0 +1,69 @@
+"""Save and load a trained text classifier: head weights (safetensors) + a JSON card.
+
+No pickle: the card names the backbone, the label order and the task; the weights are plain
+tensors. Loading rebuilds the head and checks that the weights fit it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+from safetensors.torch import load_file, save_file
+
+from byod.errors import ByodError
+from byod.io import atomic_path, write_json
+from byod.textlab.prompts import TaskSpec
+from byod.textlab.ssl import HyperMatchHead, SSLConfig, make_head
+
+__all__ = ["save_classifier", "load_classifier"]
+
+_CARD = "classifier.json"
+_WEIGHTS = "head.safetensors"
+
+
+def save_classifier(
+    head: HyperMatchHead, folder: str | Path, *, backbone: str, task: TaskSpec
+) -> Path:
+    """Write ``folder/head.safetensors`` and ``folder/classifier.json``; return the folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder / _WEIGHTS) as tmp:
+        save_file({k: v.contiguous() for k, v in head.head_.state_dict().items()}, str(tmp))
+    card = {
+        "format": "byod-text-classifier/1",
+        "backbone": backbone,
+        "classes": [str(c) for c in head.classes_],
+        "ssl": dataclasses.asdict(head.config),
+        "task": {
+            "text_type": task.text_type,
+            "label_type": task.label_type,
+            "labels": list(task.labels),
+            "words": list(task.words),
+            "template": task.template.name,
+        },
+    }
+    write_json(card, folder / _CARD)
+    return folder
+
+
+def load_classifier(folder: str | Path) -> tuple[HyperMatchHead, dict]:
+    """The head and its card from a folder written by :func:`save_classifier`."""
+    folder = Path(folder)
+    if not (folder / _CARD).exists():
+        raise ByodError(f"{folder}: no {_CARD}; train a model with `byod text train` first")
+    card = json.loads((folder / _CARD).read_text(encoding="utf-8"))
+    state = load_file(str(folder / _WEIGHTS))
+    config = SSLConfig(**card["ssl"])
+    dim = next(v for k, v in state.items() if k.endswith("weight")).shape[1]
+    head = HyperMatchHead(config)
+    head.head_ = make_head(int(dim), len(card["classes"]), config.hidden)
+    try:
+        head.head_.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ByodError(f"{folder / _WEIGHTS}: weights do not fit the card: {exc}") from None
+    head.head_.eval()
+    head.classes_ = np.asarray(card["classes"])
+    return head, card
