@@ -63,3 +63,11 @@ def test_readme_examples_run_in_order(tmp_path: Path, monkeypatch, capsys) -> No
     results = tmp_path / "runs/ml-100k/transfer"
     assert (results / "classify.parquet").exists() and (results / "recommend.parquet").exists()
     assert (tmp_path / "runs/ml-100k/report/index.html").exists()
+    assert "byod text train" in ran and "byod text predict" in ran
+    pseudo = (tmp_path / "runs/reviews/pseudo.csv").read_text().splitlines()
+    assert (
+        pseudo[0].startswith("text,label,confidence,prob_positive,prob_negative")
+        and len(pseudo) == 9
+    )
+    assert (tmp_path / "runs/reviews/classifier/classifier.json").exists()
+    assert len((tmp_path / "runs/reviews/predictions.csv").read_text().splitlines()) == 9

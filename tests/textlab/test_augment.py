@@ -113,3 +113,22 @@ def test_generate_from_label_names_alone(rt_task) -> None:
     assert stats.kept == 6
     assert frame["lm_label"].to_list() == ["fresh"] * 3 + ["rotten"] * 3
     assert frame["label"].to_list() == frame["lm_label"].to_list()  # the soft labels agree here
+
+
+def test_paraphrases_line_up_with_texts_and_fall_back_when_unusable(rt_task, tmp_path) -> None:
+    from byod.textlab.augment import paraphrase
+
+    def writer(prompt: str, i: int) -> str:
+        text = prompt.split("\nMovie review: ", 1)[1].split("\n", 1)[0]
+        return text if "same" in text else f" in other words: {text}"
+
+    llm = FakeLLM(writer, keyword_scorer)
+    texts = ["a great fun film", "the same old story", "dull"]
+    out, fallbacks = paraphrase(
+        llm, rt_task, texts, cache=JsonlCache(tmp_path / "p.jsonl"), progress=False
+    )
+    assert out[0] == "in other words: a great fun film" and out[1] == texts[1] and fallbacks == 1
+    again, _ = paraphrase(
+        llm, rt_task, texts, cache=JsonlCache(tmp_path / "p.jsonl"), progress=False
+    )
+    assert again == out and len(llm.generate_calls) == 1  # cached

