@@ -20,6 +20,7 @@ Then a data-performance curve (supervised vs hypermatch) and the labels each nee
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -32,6 +33,7 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from byod.encoders.cache import EmbeddingCache
+from byod.io import write_json
 from byod.labels.datasets import TEXT_SETS
 from byod.textlab.curve import (
     curve_report,
@@ -167,6 +169,21 @@ def run_set(name: str, args: argparse.Namespace, bb, llm, out: Path) -> dict:  #
         info["llm_pseudolabel_accuracy_uncalibrated"] = float(
             (raw["label"].to_numpy() == unl["label"].to_numpy()).mean()
         )
+        if args.teacher:  # the LLM itself on the test set (zero-shot, calibrated): the teacher
+            t0 = time.time()
+            teacher = pseudolabel(llm, task, test["text"].to_list(), cache=llm_cache)
+            for seed in range(args.seeds):  # seed-independent; repeated so the table lines up
+                rows.append(
+                    {
+                        "method": f"LLM zero-shot ({llm.name}, teacher)",
+                        "seed": seed,
+                        "accuracy": acc(teacher["label"].to_numpy()),
+                        "fit_s": time.time() - t0,
+                    }
+                )
+    info["ood_selection"] = ood_selection(
+        name, unl_texts, texts_for_selection(pool, args.shots), bb, vcache
+    )
     curve = curve_for(
         args,
         task,
@@ -180,7 +197,7 @@ def run_set(name: str, args: argparse.Namespace, bb, llm, out: Path) -> dict:  #
         x_pool,
         x_test,
         y_test,
-        cfg,
+        dataclasses.replace(cfg, augment_max=args.curve_augment_max),
     )
     return {
         "set": name,
@@ -192,6 +209,39 @@ def run_set(name: str, args: argparse.Namespace, bb, llm, out: Path) -> dict:  #
         "n_unlabelled": len(unl),
         "n_pool": len(pool),
     }
+
+
+def texts_for_selection(pool: pl.DataFrame, shots: int) -> pl.DataFrame:
+    idx = sample_per_class(pool["label"].to_list(), shots, 0)
+    return pool[idx]
+
+
+def ood_selection(name: str, unl_texts: list[str], labelled: pl.DataFrame, bb, vcache) -> dict:  # noqa: ANN001
+    """How well each selector separates this set's unlabelled texts from another set's texts."""
+    from byod.textlab.select import select_by_classifier, select_by_retrieval
+
+    other = next(n for n in ("news-sources", "rotten-tomatoes") if n != name)
+    ood = (
+        TEXT_SETS[other]()["text"]
+        .sample(n=len(unl_texts), seed=0, with_replacement=False)
+        .to_list()
+    )
+    pool = unl_texts + ood
+    is_in = np.r_[np.ones(len(unl_texts), bool), np.zeros(len(ood), bool)]
+    x_pool = encode_texts(pool, bb, vcache)
+    x_lab = encode_texts(labelled["text"].to_list(), bb, vcache)
+    out = {"in_domain": len(unl_texts), "out_of_domain": f"{len(ood)} from {other}"}
+    for sel in (
+        select_by_retrieval(x_pool, x_lab, labelled["label"].to_numpy()),
+        select_by_classifier(x_pool, x_lab),
+    ):
+        kept = sel.keep
+        out[sel.method] = {
+            "kept": int(kept.sum()),
+            "precision": float(is_in[kept].mean()) if kept.any() else 0.0,
+            "recall": float(kept[is_in].mean()),
+        }
+    return out
 
 
 def curve_for(
@@ -295,11 +345,18 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--shots", type=int, default=8)
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--test", type=int, default=1000)
-    p.add_argument("--unlabelled", type=int, default=400)
+    p.add_argument("--unlabelled", type=int, default=1000)
     p.add_argument("--augment-max", type=int, default=32)
+    p.add_argument("--curve-augment-max", type=int, default=8)
     p.add_argument("--budgets", type=int, nargs="+", default=[2, 4, 8, 16, 32, 64])
     p.add_argument("--curve-seeds", type=int, default=3)
     p.add_argument("--setfit", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument(
+        "--teacher",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="score the test set with the LLM too",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
         "--quick", action="store_true", help="RT only, 3 seeds, 200 unlabelled, no SetFit"
@@ -343,14 +400,17 @@ def main() -> None:
             title=f"HyperMatch data curve: {name}",
             meta=[f"backbone {args.backbone}, LLM {args.llm}"],
         )
-        (args.out / "results.json").write_text(
-            json.dumps(
-                {"args": {k: str(v) for k, v in vars(args).items()}, "results": results},
-                indent=1,
-                default=str,
-            )
-        )
+        save(args, res)
     print("\n\n".join(table(r) for r in results))
+
+
+def save(args: argparse.Namespace, res: dict) -> None:
+    """Merge this set's result into results.json (runs of other sets are kept)."""
+    path = args.out / "results.json"
+    saved = json.loads(path.read_text()) if path.exists() else {"results": []}
+    saved["results"] = [r for r in saved["results"] if r["set"] != res["set"]] + [res]
+    saved.setdefault("args", {})[res["set"]] = {k: str(v) for k, v in vars(args).items()}
+    write_json(saved, path)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def load_classifier(folder: str | Path) -> tuple[HyperMatchHead, dict]:
     config = SSLConfig(**card["ssl"])
     dim = next(v for k, v in state.items() if k.endswith("weight")).shape[1]
     head = HyperMatchHead(config)
-    head.head_ = make_head(int(dim), len(card["classes"]), config.hidden)
+    head.head_ = make_head(int(dim), len(card["classes"]), config.hidden, config.standardize)
     try:
         head.head_.load_state_dict(state)
     except RuntimeError as exc:

@@ -260,6 +260,7 @@ def convert_gguf(gguf: str | Path, cache_dir: str | Path) -> Path:
         plain.load_state_dict(loaded.state_dict())
         plain.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
+        staging.chmod(0o755)  # mkdtemp makes it owner-only; the cache is shared like any folder
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
