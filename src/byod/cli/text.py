@@ -192,7 +192,7 @@ def pseudolabel(
     cache: Cache = None,
 ) -> None:
     """Soft labels (calibrated LLM label probabilities) for unlabelled texts."""
-    from byod.textlab.hypermatch import _few_shot
+    from byod.textlab.hypermatch import few_shot_examples
     from byod.textlab.pseudolabel import pseudolabel as run_pseudolabel
 
     df = _frame(data, text_column)
@@ -202,7 +202,7 @@ def pseudolabel(
         ex = _frame(examples, text_column, label_column)
         ex_texts, ex_labels = ex[text_column].to_list(), ex[label_column].to_list()
         label_set = label_set or sorted(set(ex_labels))
-        shown = _few_shot(ex_texts, ex_labels, shots, np.random.default_rng(0))
+        shown = few_shot_examples(ex_texts, ex_labels, shots, np.random.default_rng(0))
     spec = _task(task, label_set)
     lm = _open_llm(llm, backend, llm_model, api_key_env)
     frame = run_pseudolabel(

@@ -26,7 +26,13 @@ from byod.textlab.prompts import TaskSpec
 from byod.textlab.pseudolabel import prob_columns, pseudolabel
 from byod.textlab.ssl import HyperMatchHead, SSLConfig, token_dropout
 
-__all__ = ["HyperMatchConfig", "HyperMatchResult", "fit_hypermatch", "encode_texts"]
+__all__ = [
+    "HyperMatchConfig",
+    "HyperMatchResult",
+    "fit_hypermatch",
+    "encode_texts",
+    "few_shot_examples",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,7 +151,7 @@ def fit_hypermatch(
             views.append(para)
         fit_args["x_strong"] = np.stack([encode_texts(v, backbone, vector_cache) for v in views])
         if llm is not None and config.pseudolabel:
-            examples = _few_shot(texts, labels, config.pseudolabel_shots, rng)
+            examples = few_shot_examples(texts, labels, config.pseudolabel_shots, rng)
             frame = pseudolabel(
                 llm, task, list(unlabelled), examples=examples, cache=llm_cache, progress=progress
             )
@@ -196,7 +202,7 @@ def _augmented(
     return {"x_aug": x_new[keep], "p_aug": frame.select(prob_columns(task)).to_numpy()[keep]}
 
 
-def _few_shot(
+def few_shot_examples(
     texts: Sequence[str], labels: Sequence[str], shots: int, rng: np.random.Generator
 ) -> list[tuple[str, str]]:
     """``shots`` labelled examples for the pseudo-label prompt, one class after another."""
