@@ -112,6 +112,8 @@ def run_worker(
 ) -> dict[str, Any]:
     """Run the worker on JSONL files in the peer venv; stream its log; return its result JSON."""
     python = ensure_setfit_venv()
+    # The worker runs with cwd=out_dir: every path it gets must be absolute.
+    out_dir, train_path, test_path = (Path(p).resolve() for p in (out_dir, train_path, test_path))
     out_dir.mkdir(parents=True, exist_ok=True)
     result_path = out_dir / "result.json"
     result_path.unlink(missing_ok=True)
