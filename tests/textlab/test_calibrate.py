@@ -63,3 +63,17 @@ def test_a_backend_that_cannot_score_is_refused_with_advice(rt_task) -> None:
     llm.can_score = False
     with pytest.raises(ScoringUnsupported, match="cannot score label strings"):
         pseudolabel(llm, rt_task, ["x"], progress=False)
+
+
+def test_temperature_flattens_a_useless_teacher_and_keeps_a_good_one() -> None:
+    from byod.textlab.calibrate import apply_temperature, fit_temperature
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, 200)
+    confident_random = np.where(rng.random(200)[:, None] < 0.5, [0.95, 0.05], [0.05, 0.95])
+    t_bad = fit_temperature(confident_random, truth)
+    assert t_bad >= 16  # no better than chance: flattened towards uniform
+    np.testing.assert_allclose(apply_temperature(confident_random, t_bad).max(axis=1), 0.5, atol=0.05)
+    timid_right = np.where(truth[:, None] == 0, [0.6, 0.4], [0.4, 0.6])
+    assert fit_temperature(timid_right, truth) <= 0.25  # always right: sharpened
+    np.testing.assert_allclose(apply_temperature(np.array([[0.5, 0.5]]), 0.3), [[0.5, 0.5]])

@@ -16,7 +16,14 @@ from byod.textlab.jsonl_cache import JsonlCache, item_key
 from byod.textlab.llm.base import LLM, ScoringUnsupported, label_distribution
 from byod.textlab.prompts import TaskSpec
 
-__all__ = ["label_log_probs", "content_free_prior", "calibrate", "require_scoring"]
+__all__ = [
+    "label_log_probs",
+    "content_free_prior",
+    "calibrate",
+    "require_scoring",
+    "fit_temperature",
+    "apply_temperature",
+]
 
 
 def require_scoring(llm: LLM) -> None:
@@ -90,3 +97,38 @@ def calibrate(probs: np.ndarray, prior: np.ndarray, *, floor: float = 1e-6) -> n
         raise ValueError(f"prior shape {prior.shape} does not match probs {probs.shape}")
     w = probs / np.maximum(prior, floor)
     return w / w.sum(axis=-1, keepdims=True)
+
+
+def fit_temperature(
+    probs: np.ndarray, labels: np.ndarray, *, grid: np.ndarray | None = None
+) -> float:
+    """Temperature that makes ``probs`` best match known ``labels`` (max likelihood on a grid).
+
+    A teacher LLM is rarely calibrated for a new task: on a few labelled examples, a temperature
+    above 1 flattens an over-confident or weak teacher (towards uniform when it is no better than
+    chance), below 1 sharpens a good but timid one.
+
+    Args:
+        probs: ``(n, n_labels)`` the teacher's distributions for the labelled texts.
+        labels: ``(n,)`` true label indices.
+        grid: candidate temperatures (default: 0.25 ... 64, log-spaced).
+
+    Returns:
+        The temperature ``T``; apply as ``softmax(log(probs) / T)``.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=int)
+    grid = np.geomspace(0.25, 64, 25) if grid is None else np.asarray(grid, dtype=float)
+    logp = np.log(np.clip(probs, 1e-12, 1.0))
+    best, best_nll = 1.0, np.inf
+    for t in grid:
+        q = label_distribution(logp / t)
+        nll = -np.log(np.clip(q[np.arange(len(labels)), labels], 1e-12, 1.0)).mean()
+        if nll < best_nll - 1e-12:
+            best, best_nll = float(t), nll
+    return best
+
+
+def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """``softmax(log(probs) / T)`` row-wise; ``(n, n_labels)`` in, same shape out."""
+    return label_distribution(np.log(np.clip(np.asarray(probs, float), 1e-12, 1.0)) / temperature)

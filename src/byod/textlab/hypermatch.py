@@ -19,6 +19,7 @@ import numpy as np
 from byod.encoders.backbone import TextBackbone
 from byod.encoders.cache import EmbeddingCache, encode_unique
 from byod.textlab.augment import GenerationConfig, augment, paraphrase
+from byod.textlab.calibrate import apply_temperature, fit_temperature
 from byod.textlab.dedupe import dedupe
 from byod.textlab.jsonl_cache import JsonlCache
 from byod.textlab.llm.base import LLM
@@ -49,6 +50,9 @@ class HyperMatchConfig:
         paraphrase_view: add an LLM paraphrase of each unlabelled text as one more strong view
             (one generation per text: slow on CPU, off by default).
         dropout_rate: share of words a strong view drops.
+        teacher_temperature: fit a temperature for the LLM's soft labels on the labelled texts
+            (those not shown in its prompt), so a weak teacher is flattened, a timid one
+            sharpened, before it guides the head.
         dedupe_threshold: cosine at which a generated text duplicates another.
         generation: sampling settings of the LLM.
         ssl: head training settings.
@@ -61,6 +65,7 @@ class HyperMatchConfig:
     strong_views: int = 2
     paraphrase_view: bool = False
     dropout_rate: float = 0.2
+    teacher_temperature: bool = True
     dedupe_threshold: float = 0.95
     generation: GenerationConfig = GenerationConfig()
     ssl: SSLConfig = SSLConfig()
@@ -155,8 +160,11 @@ def fit_hypermatch(
             frame = pseudolabel(
                 llm, task, list(unlabelled), examples=examples, cache=llm_cache, progress=progress
             )
-            fit_args["p_llm"] = frame.select(prob_columns(task)).to_numpy()
-            info["pseudolabel_confident_share"] = float((frame["confidence"] >= 0.9).mean())
+            p_llm = frame.select(prob_columns(task)).to_numpy()
+            if config.teacher_temperature:
+                p_llm = _temper_teacher(p_llm, texts, labels, examples, task, llm, llm_cache, info)
+            fit_args["p_llm"] = p_llm
+            info["pseudolabel_confident_share"] = float((p_llm.max(axis=1) >= 0.9).mean())
     head = HyperMatchHead(config.ssl, seed=seed).fit(x, np.asarray(labels), **fit_args)
     info["consistency_mask_rate"] = getattr(head, "mask_rate_", None)
     return HyperMatchResult(head, info)
@@ -200,6 +208,31 @@ def _augmented(
     )
     info["augment"] = stats.as_dict() | {"duplicates": dup, "used": int(keep.sum())}
     return {"x_aug": x_new[keep], "p_aug": frame.select(prob_columns(task)).to_numpy()[keep]}
+
+
+def _temper_teacher(
+    p_llm: np.ndarray,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    shown: list[tuple[str, str]],
+    task: TaskSpec,
+    llm: LLM,
+    llm_cache: JsonlCache | None,
+    info: dict[str, Any],
+) -> np.ndarray:
+    """Rescale the teacher's soft labels by a temperature fitted on held-out labelled texts."""
+    seen = {t for t, _ in shown}
+    held = [(t, y) for t, y in zip(texts, labels, strict=True) if t not in seen]
+    if len(held) < 2:
+        return p_llm
+    frame = pseudolabel(llm, task, [t for t, _ in held], examples=shown, cache=llm_cache,
+                        progress=False)  # fmt: skip
+    probs = frame.select(prob_columns(task)).to_numpy()
+    truth = np.asarray([task.labels.index(y) for _, y in held])
+    temperature = fit_temperature(probs, truth)
+    info["teacher_accuracy_on_labelled"] = float((probs.argmax(axis=1) == truth).mean())
+    info["teacher_temperature"] = temperature
+    return apply_temperature(p_llm, temperature)
 
 
 def few_shot_examples(
