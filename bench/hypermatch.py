@@ -50,6 +50,8 @@ from byod.transfer.heads import LogisticHead
 
 from common import backbone as open_bb
 
+sys.path.insert(0, str(Path(__file__).parent))
+
 HOME = Path(os.environ.get("BYOD_HOME") or Path.home() / ".cache" / "byod")
 
 
@@ -101,7 +103,7 @@ def run_set(name: str, args: argparse.Namespace, bb, llm, out: Path) -> dict:  #
             task=task,
             backbone=bb,
             llm=None,
-            config=cfg,
+            config=dataclasses.replace(cfg, consistency_without_llm=True),
             seed=seed,
             vector_cache=vcache,
             progress=False,
@@ -138,10 +140,7 @@ def run_set(name: str, args: argparse.Namespace, bb, llm, out: Path) -> dict:  #
             )
             info[f"seed{seed}"] = hm.info
         if args.setfit:
-            sys.path.insert(0, str(Path(__file__).parent))
-            from peer_setfit import run_setfit
-
-            res = run_setfit(
+            res = cached_setfit(
                 list(zip(texts, ys, strict=True)),
                 list(zip(test["text"].to_list(), y_test.tolist(), strict=True)),
                 backbone=str(HOME / "models" / args.backbone),
@@ -209,6 +208,23 @@ def run_set(name: str, args: argparse.Namespace, bb, llm, out: Path) -> dict:  #
         "n_unlabelled": len(unl),
         "n_pool": len(pool),
     }
+
+
+def cached_setfit(train: list, test: list, *, out_dir: Path, **kwargs) -> dict:  # noqa: ANN003
+    """SetFit, or its earlier result when this out_dir already scored the same train / test rows."""
+    from peer_setfit import run_setfit, write_jsonl
+
+    done = out_dir / "result.json"
+    if done.exists() and (out_dir / "train.jsonl").exists() and (out_dir / "test.jsonl").exists():
+        same = True
+        for rows, name in ((train, "train.jsonl"), (test, "test.jsonl")):
+            probe = out_dir / f"probe-{name}"
+            write_jsonl(rows, probe)
+            same &= probe.read_bytes() == (out_dir / name).read_bytes()
+            probe.unlink()
+        if same:
+            return json.loads(done.read_text())
+    return run_setfit(train, test, out_dir=out_dir, **kwargs)
 
 
 def texts_for_selection(pool: pl.DataFrame, shots: int) -> pl.DataFrame:

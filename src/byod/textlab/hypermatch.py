@@ -50,9 +50,11 @@ class HyperMatchConfig:
         paraphrase_view: add an LLM paraphrase of each unlabelled text as one more strong view
             (one generation per text: slow on CPU, off by default).
         dropout_rate: share of words a strong view drops.
-        teacher_temperature: fit a temperature for the LLM's soft labels on the labelled texts
-            (those not shown in its prompt), so a weak teacher is flattened, a timid one
-            sharpened, before it guides the head.
+        teacher_check: let the LLM label the labelled texts it was not shown; use it only when
+            it beats the labels alone (cross-validated logistic regression), with a temperature
+            fitted on them (a weak teacher flattened, a timid one sharpened).
+        consistency_without_llm: FixMatch on unlabelled texts even with no (usable) LLM. Off:
+            on frozen features it lowered accuracy on both benchmark sets.
         dedupe_threshold: cosine at which a generated text duplicates another.
         generation: sampling settings of the LLM.
         ssl: head training settings.
@@ -65,7 +67,8 @@ class HyperMatchConfig:
     strong_views: int = 2
     paraphrase_view: bool = False
     dropout_rate: float = 0.2
-    teacher_temperature: bool = True
+    teacher_check: bool = True
+    consistency_without_llm: bool = False
     dedupe_threshold: float = 0.95
     generation: GenerationConfig = GenerationConfig()
     ssl: SSLConfig = SSLConfig()
@@ -124,50 +127,107 @@ def fit_hypermatch(
     """
     info: dict[str, Any] = {"n_labelled": len(texts), "n_unlabelled": len(unlabelled)}
     x = encode_texts(texts, backbone, vector_cache)
-    classes = np.asarray(task.labels)
-    fit_args: dict[str, Any] = {"classes": classes}
+    rng = np.random.default_rng(seed)
+    shown = few_shot_examples(texts, labels, config.pseudolabel_shots, rng)
+    temperature = 1.0
+    if llm is not None and config.teacher_check:
+        teacher = _check_teacher(x, texts, labels, shown, task, llm, llm_cache)
+        info["teacher"] = teacher
+        temperature = teacher["temperature"]
+        if not teacher["used"]:
+            llm = None  # no better than the labels alone: it would only add noise
+    fit_args: dict[str, Any] = {"classes": np.asarray(task.labels)}
     if llm is not None and config.augment_ratio > 0:
-        fit_args |= _augmented(
-            texts,
-            labels,
-            x,
-            task,
-            backbone,
-            llm,
-            config,
-            seed,
-            llm_cache,
-            vector_cache,
-            progress,
-            info,
-        )
-    if len(unlabelled):
-        rng = np.random.default_rng(seed)
-        fit_args["x_weak"] = encode_texts(unlabelled, backbone, vector_cache)
-        views = [
-            token_dropout(list(unlabelled), config.dropout_rate, rng)
-            for _ in range(max(config.strong_views, 1))
-        ]
-        if llm is not None and config.paraphrase_view:
-            para, info["paraphrase_fallbacks"] = paraphrase(
-                llm, task, list(unlabelled), config=config.generation, seed=seed,
-                cache=llm_cache, progress=progress,
-            )  # fmt: skip
-            views.append(para)
-        fit_args["x_strong"] = np.stack([encode_texts(v, backbone, vector_cache) for v in views])
+        fit_args |= _augmented(texts, labels, x, task, backbone, llm, config, seed, llm_cache,
+                               vector_cache, progress, info)  # fmt: skip
+    if len(unlabelled) and (llm is not None or config.consistency_without_llm):
+        fit_args |= _unlabelled_views(unlabelled, task, backbone, llm, config, seed, rng,
+                                      llm_cache, vector_cache, progress, info)  # fmt: skip
         if llm is not None and config.pseudolabel:
-            examples = few_shot_examples(texts, labels, config.pseudolabel_shots, rng)
-            frame = pseudolabel(
-                llm, task, list(unlabelled), examples=examples, cache=llm_cache, progress=progress
-            )
-            p_llm = frame.select(prob_columns(task)).to_numpy()
-            if config.teacher_temperature:
-                p_llm = _temper_teacher(p_llm, texts, labels, examples, task, llm, llm_cache, info)
+            frame = pseudolabel(llm, task, list(unlabelled), examples=shown, cache=llm_cache,
+                                progress=progress)  # fmt: skip
+            p_llm = apply_temperature(frame.select(prob_columns(task)).to_numpy(), temperature)
             fit_args["p_llm"] = p_llm
             info["pseudolabel_confident_share"] = float((p_llm.max(axis=1) >= 0.9).mean())
     head = HyperMatchHead(config.ssl, seed=seed).fit(x, np.asarray(labels), **fit_args)
     info["consistency_mask_rate"] = getattr(head, "mask_rate_", None)
     return HyperMatchResult(head, info)
+
+
+def _unlabelled_views(
+    unlabelled: Sequence[str],
+    task: TaskSpec,
+    backbone: TextBackbone,
+    llm: LLM | None,
+    config: HyperMatchConfig,
+    seed: int,
+    rng: np.random.Generator,
+    llm_cache: JsonlCache | None,
+    vector_cache: EmbeddingCache | None,
+    progress: bool,
+    info: dict[str, Any],
+) -> dict[str, np.ndarray]:
+    """``x_weak`` (the texts) and ``x_strong`` (token-dropout views, + LLM paraphrases)."""
+    views = [token_dropout(list(unlabelled), config.dropout_rate, rng)
+             for _ in range(max(config.strong_views, 1))]  # fmt: skip
+    if llm is not None and config.paraphrase_view:
+        para, info["paraphrase_fallbacks"] = paraphrase(
+            llm, task, list(unlabelled), config=config.generation, seed=seed, cache=llm_cache,
+            progress=progress,
+        )  # fmt: skip
+        views.append(para)
+    return {
+        "x_weak": encode_texts(unlabelled, backbone, vector_cache),
+        "x_strong": np.stack([encode_texts(v, backbone, vector_cache) for v in views]),
+    }
+
+
+def _check_teacher(
+    x: np.ndarray,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    shown: list[tuple[str, str]],
+    task: TaskSpec,
+    llm: LLM,
+    llm_cache: JsonlCache | None,
+) -> dict[str, Any]:
+    """Is the LLM a better labeller than the few labels themselves?
+
+    The LLM labels the labelled texts it was not shown; its accuracy is compared with the
+    cross-validated accuracy of a logistic regression on the same labelled vectors (the student
+    alone). A temperature for its soft labels is fitted on the same texts (a weak teacher is
+    flattened, a timid one sharpened).
+    """
+    seen = {t for t, _ in shown}
+    held = [i for i, t in enumerate(texts) if t not in seen]
+    frame = pseudolabel(llm, task, [texts[i] for i in held], examples=shown, cache=llm_cache,
+                        progress=False)  # fmt: skip
+    probs = frame.select(prob_columns(task)).to_numpy()
+    truth = np.asarray([task.labels.index(labels[i]) for i in held])
+    teacher_acc = float((probs.argmax(axis=1) == truth).mean()) if len(held) else 0.0
+    student_acc = _cv_accuracy(x, np.asarray(labels))
+    used = len(held) >= 2 and (student_acc is None or teacher_acc > student_acc)
+    return {
+        "accuracy_on_labelled": teacher_acc,
+        "student_cv_accuracy": student_acc,
+        "temperature": fit_temperature(probs, truth) if len(held) >= 2 else 1.0,
+        "used": bool(used),
+    }
+
+
+def _cv_accuracy(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Stratified k-fold accuracy of logistic regression (``None``: a class has one example)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from threadpoolctl import threadpool_limits
+
+    smallest = int(np.unique(y, return_counts=True)[1].min())
+    if smallest < 2:
+        return None
+    folds = StratifiedKFold(n_splits=min(5, smallest), shuffle=True, random_state=0)
+    with threadpool_limits(1):
+        scores = cross_val_score(LogisticRegression(max_iter=1000), x, y, cv=folds)
+    return float(scores.mean())
 
 
 def _augmented(
@@ -208,31 +268,6 @@ def _augmented(
     )
     info["augment"] = stats.as_dict() | {"duplicates": dup, "used": int(keep.sum())}
     return {"x_aug": x_new[keep], "p_aug": frame.select(prob_columns(task)).to_numpy()[keep]}
-
-
-def _temper_teacher(
-    p_llm: np.ndarray,
-    texts: Sequence[str],
-    labels: Sequence[str],
-    shown: list[tuple[str, str]],
-    task: TaskSpec,
-    llm: LLM,
-    llm_cache: JsonlCache | None,
-    info: dict[str, Any],
-) -> np.ndarray:
-    """Rescale the teacher's soft labels by a temperature fitted on held-out labelled texts."""
-    seen = {t for t, _ in shown}
-    held = [(t, y) for t, y in zip(texts, labels, strict=True) if t not in seen]
-    if len(held) < 2:
-        return p_llm
-    frame = pseudolabel(llm, task, [t for t, _ in held], examples=shown, cache=llm_cache,
-                        progress=False)  # fmt: skip
-    probs = frame.select(prob_columns(task)).to_numpy()
-    truth = np.asarray([task.labels.index(y) for _, y in held])
-    temperature = fit_temperature(probs, truth)
-    info["teacher_accuracy_on_labelled"] = float((probs.argmax(axis=1) == truth).mean())
-    info["teacher_temperature"] = temperature
-    return apply_temperature(p_llm, temperature)
 
 
 def few_shot_examples(
