@@ -73,7 +73,32 @@ def test_temperature_flattens_a_useless_teacher_and_keeps_a_good_one() -> None:
     confident_random = np.where(rng.random(200)[:, None] < 0.5, [0.95, 0.05], [0.05, 0.95])
     t_bad = fit_temperature(confident_random, truth)
     assert t_bad >= 16  # no better than chance: flattened towards uniform
-    np.testing.assert_allclose(apply_temperature(confident_random, t_bad).max(axis=1), 0.5, atol=0.05)
+    np.testing.assert_allclose(
+        apply_temperature(confident_random, t_bad).max(axis=1), 0.5, atol=0.05
+    )
     timid_right = np.where(truth[:, None] == 0, [0.6, 0.4], [0.4, 0.6])
     assert fit_temperature(timid_right, truth) <= 0.25  # always right: sharpened
     np.testing.assert_allclose(apply_temperature(np.array([[0.5, 0.5]]), 0.3), [[0.5, 0.5]])
+
+
+def test_the_teacher_is_used_only_when_it_beats_the_labels(rt_task) -> None:
+    from textlab_fakes import keyword_scorer
+
+    from byod.textlab.hypermatch import _check_teacher
+
+    texts = [f"great fun film {i}" for i in range(6)] + [f"dull boring plot {i}" for i in range(6)]
+    labels = ["fresh"] * 6 + ["rotten"] * 6
+    noise = np.random.default_rng(0).normal(size=(12, 8))  # the student sees nothing useful
+    good = _check_teacher(
+        noise, texts, labels, [], rt_task, FakeLLM(lambda p, i: "", keyword_scorer), None
+    )
+    assert good["used"] and good["accuracy_on_labelled"] == 1.0
+    assert good["student_cv_accuracy"] < 1.0 and good["temperature"] <= 1.0
+
+    def contrarian(context, conts):  # noqa: ANN001, ANN202
+        return keyword_scorer(context, conts)[::-1]
+
+    bad = _check_teacher(
+        noise, texts, labels, [], rt_task, FakeLLM(lambda p, i: "", contrarian), None
+    )
+    assert not bad["used"] and bad["accuracy_on_labelled"] == 0.0
