@@ -31,7 +31,7 @@ from byod.textlab.hypermatch import HyperMatchConfig, encode_texts, fit_hypermat
 from byod.textlab.jsonl_cache import JsonlCache
 from byod.textlab.llm import open_llm
 from byod.textlab.prompts import load_task
-from byod.textlab.pseudolabel import prob_columns
+from byod.textlab.pseudolabel import prob_columns, pseudolabel
 from byod.textlab.ssl import HyperMatchHead, SSLConfig
 from byod.transfer.heads import LogisticHead
 
@@ -118,10 +118,16 @@ def main() -> None:
                 "method": "hypermatch (pseudo-labels + consistency)",
                 "seed": seed,
                 "accuracy": acc(res.head.predict(x_test)),
+                "teacher": json.dumps(res.info.get("teacher")),
             }
         )
+    teacher = pseudolabel(llm, task, test["text"].to_list(), cache=cache)
+    for seed in range(args.seeds):  # the LLM itself, zero-shot and calibrated, on the test set
+        rows.append({"method": f"LLM zero-shot ({args.llm})", "seed": seed,
+                     "accuracy": acc(teacher["label"].to_numpy())})  # fmt: skip
+    print("teacher checks:", [r["teacher"] for r in rows if "teacher" in r])
     table = (
-        pl.DataFrame(rows)
+        pl.DataFrame([{k: v for k, v in r.items() if k != "teacher"} for r in rows])
         .group_by("method", maintain_order=True)
         .agg(mean=pl.col("accuracy").mean(), std=pl.col("accuracy").std())
     )
