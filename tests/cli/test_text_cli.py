@@ -241,3 +241,10 @@ def test_rotten_tomatoes_end_to_end_with_the_packaged_llm(tmp_path, monkeypatch)
     assert out.exit_code == 0, out.output
     html = (tmp_path / "c" / "report" / "index.html").read_text()
     assert "Accuracy against labels" in html and "labels per class to reach" in html
+
+
+def test_a_malformed_csv_is_a_one_line_error(tmp_path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("text\nfine\nWarm, funny and wise\n")
+    out = runner.invoke(app, ["text", "pseudolabel", str(path), "--out", str(tmp_path / "o.csv")])
+    assert out.exit_code == 2 and f"{path}: cannot read it as csv" in out.output.replace("\n", "")

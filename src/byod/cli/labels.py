@@ -32,7 +32,11 @@ def read_any(path: Path) -> pl.DataFrame:
     }
     if suffix not in readers:
         raise InputFileError(f"{path}: unsupported suffix {suffix!r}; use one of {list(readers)}")
-    return readers[suffix](path)
+    try:
+        return readers[suffix](path)
+    except (pl.exceptions.PolarsError, OSError) as exc:  # e.g. an unquoted comma in a CSV row
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputFileError(f"{path}: cannot read it as {suffix[1:]}: {first}") from None
 
 
 def write_any(df: pl.DataFrame, path: Path) -> None:
