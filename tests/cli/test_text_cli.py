@@ -58,6 +58,7 @@ def test_train_predict_and_curve_without_llm(tmp_path, tiny_st_folder, monkeypat
     assert (
         info["n_labelled"] == 8 and info["n_unlabelled"] == 40 and info["test"]["accuracy"] >= 0.9
     )
+    assert "unlabelled texts are not used" in " ".join(out.output.split())
     out = runner.invoke(
         app, ["text", "predict", str(tmp_path / "m"), test, "--out", str(tmp_path / "p.parquet")]
     )

@@ -243,6 +243,10 @@ def train(
     paraphrase_view: Annotated[
         bool, typer.Option(help="Add an LLM paraphrase as a strong view (slow).")
     ] = False,
+    consistency_without_llm: Annotated[
+        bool,
+        typer.Option(help="FixMatch on --unlabelled even with no usable LLM (measured to hurt)."),
+    ] = False,
     seed: Seed = 0,
 ) -> None:
     """Train a HyperMatch classifier; score --test when given."""
@@ -260,7 +264,11 @@ def train(
         unl, info["pool_selection"] = unl + chosen, line
         console.print(line)
     lm = None if llm == "none" else _open_llm(llm, backend, llm_model, api_key_env)
-    cfg = HyperMatchConfig(augment_ratio=augment_ratio, paraphrase_view=paraphrase_view)
+    cfg = HyperMatchConfig(
+        augment_ratio=augment_ratio,
+        paraphrase_view=paraphrase_view,
+        consistency_without_llm=consistency_without_llm,
+    )
     res = fit_hypermatch(
         texts,
         labels,
@@ -274,6 +282,10 @@ def train(
         vector_cache=vcache,
     )
     info |= res.info
+    no_teacher = lm is None or not res.info.get("teacher", {}).get("used", True)
+    if unl and no_teacher and not consistency_without_llm:
+        console.print("note: without a usable LLM teacher the unlabelled texts are not used "
+                      "(--consistency-without-llm uses them anyway)")  # fmt: skip
     save_classifier(res.head, out, backbone=backbone, task=spec)
     if test is not None:
         info["test"] = _score_test(res.head, test, text_column, label_column, bb, vcache, out)
