@@ -17,7 +17,7 @@ import polars as pl
 import typer
 
 from byod.cli._common import byod_home, console, user_errors
-from byod.cli.labels import read_any, write_any
+from byod.cli.labels import _columns, read_any, write_any
 from byod.errors import ByodError
 from byod.io import write_json
 
@@ -66,9 +66,7 @@ def _open_llm(llm: str, backend: str, llm_model: str | None, api_key_env: str): 
 
 def _frame(path: Path, *cols: str) -> pl.DataFrame:
     df = read_any(path)
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ByodError(f"{path}: column(s) {missing} not found; columns are {df.columns}")
+    _columns(df, path, *cols)
     df = df.with_columns(pl.col(c).cast(pl.String) for c in cols)
     empty = df.filter(pl.any_horizontal(pl.col(c).is_null() for c in cols)).height
     if empty:

@@ -23,10 +23,11 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from byod.textlab.calibrate import calibrate, content_free_prior, label_log_probs, require_scoring
+from byod.textlab.dedupe import fold_text
 from byod.textlab.jsonl_cache import JsonlCache, item_key
 from byod.textlab.llm.base import LLM, label_distribution
 from byod.textlab.prompts import TaskSpec
-from byod.textlab.pseudolabel import prob_columns
+from byod.textlab.pseudolabel import soft_label_frame
 
 __all__ = ["GenerationConfig", "GenerationStats", "augment", "generate", "paraphrase"]
 
@@ -224,7 +225,7 @@ def _validate(
         return text, None, "label outside the set"
     if len(text) < config.min_chars:
         return text, label, "empty or too short"
-    if any(_norm(text) == _norm(t) for t, _ in item.examples):
+    if any(fold_text(text) == fold_text(t) for t, _ in item.examples):
         return text, label, "copy of a prompt example"
     return text, label, None
 
@@ -258,22 +259,11 @@ def _frame(
             stats.dropped[r["reason"]] += 1
     stats.kept = len(kept)
     probs = np.asarray([r["probs"] for r in kept], dtype=np.float64).reshape(-1, len(task.labels))
-    best = probs.argmax(axis=1)
-    frame = pl.DataFrame(
-        {
-            "text": [r["text"] for r in kept],
-            "label": [task.labels[j] for j in best],
-            "confidence": probs.max(axis=1) if len(kept) else np.zeros(0),
-            **{c: probs[:, j] for j, c in enumerate(prob_columns(task))},
-            "lm_label": pl.Series([r.get("lm_label") for r in kept], dtype=pl.String),
-            "source": [source] * len(kept),
-        }
+    frame = soft_label_frame([r["text"] for r in kept], probs, task).with_columns(
+        lm_label=pl.Series([r.get("lm_label") for r in kept], dtype=pl.String),
+        source=pl.lit(source),
     )
     return frame, stats
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.casefold().split())
 
 
 def paraphrase(
@@ -311,7 +301,7 @@ def paraphrase(
     result, fallbacks = [], 0
     for text, key in zip(texts, keys, strict=True):
         new = cache.get(key)["text"]
-        usable = len(new) >= config.min_chars and _norm(new) != _norm(text)
+        usable = len(new) >= config.min_chars and fold_text(new) != fold_text(text)
         result.append(new if usable else text)
         fallbacks += not usable
     return result, fallbacks

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["dedupe"]
+from byod.report.clusters import normalise
+
+__all__ = ["dedupe", "fold_text"]
 
 
 def dedupe(
@@ -36,18 +38,18 @@ def dedupe(
         the dropped ones.
     """
     keep = np.ones(len(texts), dtype=bool)
-    seen = {_norm(t) for t in reference}
+    seen = {fold_text(t) for t in reference}
     counts = {"exact": 0, "near": 0}
     for i, t in enumerate(texts):
-        key = _norm(t)
+        key = fold_text(t)
         if key in seen:
             keep[i] = False
             counts["exact"] += 1
         seen.add(key)
     if vectors is None or not keep.any():
         return keep, counts
-    unit = _unit(np.asarray(vectors, dtype=np.float32))
-    kept = _unit(np.asarray(reference_vectors, dtype=np.float32)) if len(reference) else None
+    unit = normalise(np.asarray(vectors, dtype=np.float32))
+    kept = normalise(np.asarray(reference_vectors, dtype=np.float32)) if len(reference) else None
     for i in np.flatnonzero(keep):
         if kept is not None and len(kept) and float((kept @ unit[i]).max()) >= threshold:
             keep[i] = False
@@ -57,9 +59,6 @@ def dedupe(
     return keep, counts
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-
-def _norm(text: str) -> str:
+def fold_text(text: str) -> str:
+    """Case- and whitespace-folded text: the key under which two texts are exact duplicates."""
     return " ".join(str(text).casefold().split())

@@ -21,6 +21,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+from byod.report.clusters import normalise
+
 __all__ = ["Selection", "select_by_retrieval", "select_by_classifier", "SELECTORS"]
 
 
@@ -55,11 +57,6 @@ class Selection:
         )
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-
 def select_by_retrieval(
     x_pool: np.ndarray,
     x_lab: np.ndarray,
@@ -80,10 +77,12 @@ def select_by_retrieval(
             centroid (0.1: as close as the 90 % most typical in-domain texts).
     """
     y_lab = np.asarray(y_lab)
-    centroids = _unit(np.stack([_unit(x_lab)[y_lab == c].mean(axis=0) for c in np.unique(y_lab)]))
-    reference = _unit(x_lab if x_in is None else np.vstack([x_lab, x_in]))
+    centroids = normalise(
+        np.stack([normalise(x_lab)[y_lab == c].mean(axis=0) for c in np.unique(y_lab)])
+    )
+    reference = normalise(x_lab if x_in is None else np.vstack([x_lab, x_in]))
     bar = float(np.quantile((reference @ centroids.T).max(axis=1), quantile))
-    scores = (_unit(x_pool) @ centroids.T).max(axis=1)
+    scores = (normalise(x_pool) @ centroids.T).max(axis=1)
     return Selection(scores >= bar, scores, "retrieval", bar)
 
 
@@ -104,7 +103,7 @@ def select_by_classifier(
         folds: cross-validation folds (pool texts are scored by a model that did not see them).
         seed: fold shuffling seed.
     """
-    x = np.vstack([_unit(x_in), _unit(x_pool)])
+    x = np.vstack([normalise(x_in), normalise(x_pool)])
     domain = np.r_[np.ones(len(x_in), dtype=int), np.zeros(len(x_pool), dtype=int)]
     model = LogisticRegression(max_iter=1000, class_weight="balanced")
 
