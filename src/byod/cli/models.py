@@ -89,3 +89,47 @@ def install(
     with err_console.status(f"{name}: starting") as status:
         folder = run_install(name, _cache(cache_dir), force=force, on_step=step)
     typer.echo(str(folder))
+
+
+@app.command("export-onnx")
+@user_errors
+def export_onnx_cmd(
+    name: Annotated[
+        str, typer.Argument(help="A packaged backbone or a sentence-transformers folder.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the ONNX models into.")],
+    cache_dir: CacheDir = None,
+    min_speedup: Annotated[
+        float, typer.Option(help="int8 is recommended only when this much faster than fp32.")
+    ] = 1.5,
+    min_cosine: Annotated[
+        float, typer.Option(help="... and when every int8 vector has this cosine to fp32.")
+    ] = 0.99,
+) -> None:
+    """Export a backbone to ONNX (fp32 and int8) and say which variant serving should use.
+
+    The speed-up and the int8 / fp32 agreement are measured on a mixed Korean / English sample and
+    written to OUT/onnx.json; `byod serve` and `OnnxBackbone(variant="auto")` follow its verdict.
+    """
+    from byod.assets import backbone_fingerprint, backbone_prompt, load_backbone
+    from byod.assets.onnx import export_onnx
+
+    root = _cache(cache_dir)
+    with err_console.status(f"{name}: loading"):
+        model = load_backbone(name, cache_dir=root, device="cpu")
+    with err_console.status(f"{name}: exporting, quantising and measuring (a minute or two)"):
+        result = export_onnx(
+            model,
+            out,
+            source_fingerprint=backbone_fingerprint(name, cache_dir=root),
+            prompt=backbone_prompt(name, cache_dir=root),
+            min_speedup=min_speedup,
+            min_cosine=min_cosine,
+        )
+    err_console.print(
+        f"int8 vs the faster fp32 runtime: {result.speedup:.2f}x faster, min cosine "
+        f"{result.min_cosine:.4f} -> serving uses [bold]{result.recommended}[/] "
+        f"(rule: >= {min_speedup}x and >= {min_cosine})",
+        highlight=False,
+    )
+    typer.echo(str(result.folder))
