@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,9 +74,8 @@ def load_backbone(
         :func:`backbone_prompt`.
     """
     folder = backbone_folder(name_or_path, cache_dir=cache_dir)
-    # Set at use time, not at import: loading must never reach for the network.
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    # A local folder and local_files_only: nothing is looked up on a hub. The process-wide
+    # HF_HUB_OFFLINE switch is the CLI's / service's to set, not a library's.
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(folder), device=device, local_files_only=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -47,3 +48,6 @@ def main(
     ] = False,
 ) -> None:
     """Bring your own data: service logs and a few labels in; user embeddings and models out."""
+    # The command line never reaches for a model hub: every model is a local, packaged folder.
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        os.environ.setdefault(var, "1")

@@ -6,19 +6,15 @@ import io
 import math
 
 import matplotlib
+import numpy as np
+import polars as pl
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from sklearn.manifold import TSNE
+from threadpoolctl import threadpool_limits
 
-matplotlib.use("Agg")  # never open a window: the report is built headless
-
-import matplotlib.pyplot as plt  # noqa: E402 (after choosing the backend)
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from sklearn.manifold import TSNE  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from byod.report.clusters import normalise  # noqa: E402
-from byod.report.demographics import Demographics  # noqa: E402
+from byod.report.clusters import normalise
+from byod.report.demographics import Demographics
 
 __all__ = ["subsample", "tsne_2d", "embedding_map", "training_curves", "png_bytes"]
 
@@ -34,12 +30,9 @@ _GENDERS = {True: ("o", 0, "women"), False: ("^", 1, "men"), None: ("x", 0, "gen
 
 
 def png_bytes(fig: Figure) -> bytes:
-    """Save ``fig`` as PNG, close it, return the bytes."""
+    """Save ``fig`` as PNG and return the bytes."""
     buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
-    finally:
-        plt.close(fig)
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
     return buf.getvalue()
 
 
@@ -76,7 +69,9 @@ def embedding_map(xy: np.ndarray, demo: Demographics, clusters: np.ndarray | Non
         PNG bytes.
     """
     panels = 1 if clusters is None else 2
-    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 6.0), squeeze=False)
+    # A bare Figure (no pyplot): drawn off-screen with no global backend switch, freed with it.
+    fig = Figure(figsize=(6.5 * panels, 6.0))
+    axes = fig.subplots(1, panels, squeeze=False)
     ax = axes[0, 0]
     size = float(np.clip(15000 / max(len(xy), 1), 7, 36))
     handles = []
@@ -100,7 +95,7 @@ def embedding_map(xy: np.ndarray, demo: Demographics, clusters: np.ndarray | Non
     if clusters is not None:
         ax2 = axes[0, 1]
         k = int(clusters.max()) + 1
-        cmap = plt.get_cmap("tab10" if k <= 10 else "tab20")
+        cmap = matplotlib.colormaps["tab10" if k <= 10 else "tab20"]
         ax2.scatter(xy[:, 0], xy[:, 1], s=size, c=[cmap(c % cmap.N) for c in clusters], alpha=0.6,
                     linewidths=0)  # fmt: skip
         for c in range(k):
@@ -130,8 +125,9 @@ def training_curves(curves: dict[str, pl.DataFrame]) -> bytes:
     Returns:
         PNG bytes.
     """
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    cmap = plt.get_cmap("tab10")
+    fig = Figure(figsize=(7.5, 4.2))
+    ax = fig.subplots()
+    cmap = matplotlib.colormaps["tab10"]
     for i, (name, df) in enumerate(sorted(curves.items())):
         colour = cmap(i % cmap.N)
         epochs = df["epoch"].to_numpy()
