@@ -48,7 +48,7 @@ def test_audit_errors_are_one_line(tmp_path) -> None:
     )
     assert out.exit_code == 2 and "['lab'] not found" in out.output
     out = runner.invoke(app, ["labels", "audit", str(path), "--out", str(tmp_path / "o")])
-    assert out.exit_code == 2 and "empty or null text" in out.output
+    assert out.exit_code == 2 and "1 empty or null value(s), e.g. rows [3]" in out.output
 
 
 @pytest.mark.slow
@@ -81,3 +81,51 @@ def test_audit_ranks_flipped_rotten_tomatoes_labels_on_top(tmp_path, monkeypatch
     assert roc_auc_score(flipped.to_numpy(), -scores["score"].to_numpy()) > 0.75
     top = scores.sort("score").head(160)  # as many as were flipped, most suspect first
     assert flipped.gather(top["row"] - 1).mean() > 0.4  # most of the top are real flips
+
+
+KOREAN = {"긍정": "배송이 빨라서 정말 좋아요", "부정": "포장이 엉망이고 실망했어요"}
+
+
+def _korean_cp949(tmp_path) -> str:
+    rows = [f"{KOREAN[lab]} {i},{lab}" for i in range(20) for lab in KOREAN]
+    path = tmp_path / "korean.csv"
+    path.write_bytes(("text,label\n" + "\n".join(rows) + "\n").encode("cp949"))
+    return str(path)
+
+
+def test_a_cp949_file_fails_in_one_line_then_reads_with_encoding(
+    tmp_path, tiny_st_folder, monkeypatch
+) -> None:
+    monkeypatch.setenv("BYOD_HOME", str(tmp_path / "home"))
+    src, noisy = _korean_cp949(tmp_path), tmp_path / "noisy.csv"
+    out = runner.invoke(app, ["labels", "corrupt", src, "--out", str(noisy)])
+    assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1, out.output
+    assert "row 2 (counting the header), byte offset 11" in out.output
+    assert "not valid utf-8" in out.output and "--encoding" in out.output
+    out = runner.invoke(app, ["labels", "corrupt", src, "--out", str(noisy), "--encoding", "cp949"])
+    assert out.exit_code == 0, out.output
+    assert set(pl.read_csv(noisy)["label_true"]) == set(KOREAN)  # written back as UTF-8
+    noisy.write_bytes(noisy.read_text(encoding="utf-8").encode("cp949"))
+    out = runner.invoke(app, ["labels", "audit", str(noisy), "--out", str(tmp_path / "a"),
+                              "--backbone", str(tiny_st_folder), "--n-rounds", "1",
+                              "--encoding", "auto"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert "read as cp949 (--encoding auto)" in out.output
+    assert set(pl.read_csv(tmp_path / "a" / "scores.csv")["given"]) == set(KOREAN)
+
+
+def test_a_latin1_file_and_an_unknown_encoding(tmp_path) -> None:
+    path = tmp_path / "fr.csv"
+    rows = [f"Très bon café {i},{lab}" for i in range(10) for lab in ("pos", "négatif")]
+    path.write_bytes(("text,label\n" + "\n".join(rows) + "\n").encode("latin-1"))
+    out = runner.invoke(app, ["labels", "corrupt", str(path), "--out", str(tmp_path / "o.csv")])
+    assert out.exit_code == 2 and "byte offset 13: bytes e8 " in out.output, out.output
+    for enc in ("latin-1", "auto"):
+        out = runner.invoke(app, ["labels", "corrupt", str(path), "--out",
+                                  str(tmp_path / "o.csv"), "--encoding", enc])  # fmt: skip
+        assert out.exit_code == 0, out.output
+        assert set(pl.read_csv(tmp_path / "o.csv")["label_true"]) == {"pos", "négatif"}
+    out = runner.invoke(app, ["labels", "audit", str(path), "--out", str(tmp_path / "a"),
+                              "--encoding", "klingon"])  # fmt: skip
+    assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1
+    assert "--encoding 'klingon': unknown encoding" in out.output
