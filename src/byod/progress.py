@@ -183,9 +183,13 @@ class ProgressBackbone:
     """
 
     def __init__(self, backbone: Any, desc: str = "embedding", *, enabled: bool = True) -> None:
-        self._backbone, self._desc, self._enabled = backbone, desc, enabled
+        # Wrapping twice would report every chunk twice: unwrap first.
+        self._backbone = backbone._backbone if isinstance(backbone, ProgressBackbone) else backbone
+        self._desc, self._enabled = desc, enabled
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # copy / pickle probe before __init__ ran: no recursion
+            raise AttributeError(name)
         return getattr(self._backbone, name)
 
     def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> Any:

@@ -277,6 +277,9 @@ def train(
         vector_cache=vcache,
     )
     info |= res.info
+    if "teacher" in res.info:
+        verdict = "used" if res.info["teacher"]["used"] else "not used"
+        console.print(f"LLM teacher {verdict}: {res.info['teacher']['reason']}")
     no_teacher = lm is None or not res.info.get("teacher", {}).get("used", True)
     if unl and no_teacher and not consistency_without_llm:
         console.print("note: without a usable LLM teacher the unlabelled texts are not used "
@@ -377,8 +380,11 @@ def curve(
 def _backbone(name: str):  # noqa: ANN202
     from byod.encoders.backbone import open_backbone
     from byod.encoders.cache import EmbeddingCache
+    from byod.progress import ProgressBackbone
 
-    bb = open_backbone(name, cache_dir=byod_home() / "models")
+    bb = ProgressBackbone(
+        open_backbone(name, cache_dir=byod_home() / "models"), f"embedding ({name})"
+    )
     return bb, EmbeddingCache(byod_home() / "text-vectors", bb.fingerprint, bb.dim)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -62,6 +63,7 @@ class TransformersLM:
         self._ctx_ids: list[int] = []
         self._ctx_cache: object | None = None
         self._ctx_logits: torch.Tensor | None = None
+        self._cache_arg = _cache_argument(model)
         self.tokens_evaluated = 0  # context + continuation tokens run through the model (tests)
 
     @classmethod
@@ -164,10 +166,10 @@ class TransformersLM:
         new = torch.tensor([ids[keep:]])
         mask = torch.ones(1, len(ids), dtype=torch.long)
         out = self.model(
-            input_ids=new, attention_mask=mask, past_key_values=self._ctx_cache, use_cache=True
+            input_ids=new, attention_mask=mask, use_cache=True, **{self._cache_arg: self._ctx_cache}
         )
         self.tokens_evaluated += len(ids) - keep
-        self._ctx_ids, self._ctx_cache = ids, out.past_key_values
+        self._ctx_ids, self._ctx_cache = ids, _returned_cache(out)
         return out.logits[0, -1]
 
     def _score_continuations(
@@ -183,7 +185,7 @@ class TransformersLM:
         cache = copy.deepcopy(self._ctx_cache)
         cache.batch_repeat_interleave(n)
         logits = self.model(
-            input_ids=tokens, attention_mask=mask, past_key_values=cache, use_cache=True
+            input_ids=tokens, attention_mask=mask, use_cache=True, **{self._cache_arg: cache}
         ).logits
         self.tokens_evaluated += int(sum(len(c) for c in cont_ids))
         # Position t predicts token t + 1; the context's last logits predict token 0.
@@ -206,6 +208,22 @@ class _StopText:
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **_: object) -> torch.Tensor:
         texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_len :])
         return torch.tensor([self.stop in t for t in texts], device=input_ids.device)
+
+
+def _cache_argument(model: PreTrainedModel) -> str:
+    """The name of ``forward``'s key/value cache argument in this transformers release.
+
+    transformers 5.2x renamed ``past_key_values`` to ``cache`` (the old name warns on every call
+    and goes in 5.40); older releases only know ``past_key_values``.
+    """
+    params = inspect.signature(model.forward).parameters  # follows the deprecation wrapper
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _returned_cache(out: object) -> object:
+    """The cache a forward pass returned, under either name."""
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values  # type: ignore[attr-defined]
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
