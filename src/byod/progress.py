@@ -24,6 +24,7 @@ import numpy as np
 __all__ = ["Progress", "ProgressBackbone", "track", "encode_with_progress"]
 
 T = TypeVar("T")
+QUIET_S = 1.0  # default ``quiet_s``: steps shorter than this write no line
 
 
 class Progress:
@@ -38,7 +39,8 @@ class Progress:
         stream: where to write (default: ``sys.stderr`` when the bar starts).
         interval_s: longest silence between two log lines when not on a terminal.
         every: share of ``total`` after which a log line is written regardless of time.
-        quiet_s: no line before this many seconds (short steps stay silent).
+        quiet_s: no line before this many seconds (short steps stay silent; default
+            ``QUIET_S``).
         clock: seconds since some origin (tests pass a fake one).
     """
 
@@ -53,14 +55,15 @@ class Progress:
         stream: IO[str] | None = None,
         interval_s: float = 10.0,
         every: float = 0.1,
-        quiet_s: float = 1.0,
+        quiet_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.total, self.desc, self.unit = total, desc, unit
         self.done = self.initial = initial
         self.enabled = enabled
         self.stream = stream if stream is not None else sys.stderr
-        self.interval_s, self.every, self.quiet_s, self.clock = interval_s, every, quiet_s, clock
+        self.interval_s, self.every, self.clock = interval_s, every, clock
+        self.quiet_s = QUIET_S if quiet_s is None else quiet_s
         self.lines = 0  # log lines written (not counting a bar)
         self._start = self._last_time = clock()
         self._last_done = initial
@@ -86,8 +89,8 @@ class Progress:
             self._bar.update(n)
             return
         now = self.clock()
-        if now - self._start < self.quiet_s:
-            return
+        if now - self._start < self.quiet_s or (self.total and self.done >= self.total):
+            return  # the closing line reports the end
         step = self.every * self.total if self.total else None
         due_share = step is not None and self.done - self._last_done >= step
         if due_share or now - self._last_time >= self.interval_s:

@@ -186,6 +186,7 @@ def test_rotten_tomatoes_end_to_end_with_the_packaged_llm(tmp_path, monkeypatch)
     assert out.exit_code == 0, out.output
     stats = json.loads((tmp_path / "aug.csv.stats.json").read_text())
     assert stats["requested"] == 4 == stats["kept"] + sum(stats["dropped"].values())
+    assert "label outside the set" not in stats["dropped"]  # labels are scored over the set
     out = runner.invoke(
         app, ["text", "generate", "--out", str(tmp_path / "gen.csv"), "--n-per-label", "2", *llm]
     )
@@ -217,7 +218,9 @@ def test_rotten_tomatoes_end_to_end_with_the_packaged_llm(tmp_path, monkeypatch)
         ],
     )
     assert out.exit_code == 0, out.output
-    assert json.loads((tmp_path / "m" / "train.json").read_text())["test"]["n"] == 100
+    info = json.loads((tmp_path / "m" / "train.json").read_text())
+    assert info["test"]["n"] == 100 and info["teacher"]["n_checked"] == 10
+    assert info["teacher"]["bar"] >= 0.5 and "LLM teacher" in out.output  # decision + numbers
     out = runner.invoke(
         app,
         [

@@ -129,3 +129,22 @@ def test_a_latin1_file_and_an_unknown_encoding(tmp_path) -> None:
                               "--encoding", "klingon"])  # fmt: skip
     assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1
     assert "--encoding 'klingon': unknown encoding" in out.output
+
+
+def test_audit_reports_progress_when_output_is_not_a_terminal(
+    tmp_path, tiny_st_folder, monkeypatch
+) -> None:
+    import byod.progress
+
+    monkeypatch.setenv("BYOD_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(byod.progress, "QUIET_S", 0.0)  # tiny data: every step is short
+    out = runner.invoke(app, ["labels", "audit", _data(tmp_path), "--out", str(tmp_path / "a"),
+                              "--backbone", str(tiny_st_folder), "--n-rounds", "2"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    embedding = [line for line in lines if line.startswith("embedding (")]
+    audit = [line for line in lines if line.startswith("audit (rounds x splits): ")]
+    assert embedding[-1].startswith(f"embedding ({tiny_st_folder}): 80/80 (100%), ")
+    assert [line.split(": ")[1].split(" ")[0] for line in audit] == [f"{i}/6" for i in range(1, 7)]
+    assert "texts/s" in embedding[-1] and "done in" in audit[-1] and "ETA" in audit[0]
+    assert not any("\r" in line for line in embedding + audit)  # plain lines, no bar redraws

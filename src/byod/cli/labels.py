@@ -65,7 +65,9 @@ def audit(
         from byod.labels.finetune import FineTunedChecker
 
         def make() -> FineTunedChecker:
-            return FineTunedChecker(bb.model, epochs=finetune_epochs, lr=finetune_lr, seed=seed)
+            return FineTunedChecker(
+                bb.model, epochs=finetune_epochs, lr=finetune_lr, seed=seed, progress=True
+            )
 
         x = np.asarray(texts.to_list(), dtype=object)
         result = run_audit(x, labels, checker=make, **options)

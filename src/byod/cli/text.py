@@ -52,16 +52,38 @@ Cache = Annotated[
 ]
 Seed = Annotated[int, typer.Option(help="Sampling seed.")]
 Backbone = Annotated[str, typer.Option(help="Sentence encoder: minilm | e5-small | folder.")]
+Threads = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="CPU threads for every step (default: the LLM gets half the cores, at least 1; "
+        "encoding gets all; see byod.textlab.threads).",
+    ),
+]
 
 
-def _open_llm(llm: str, backend: str, llm_model: str | None, api_key_env: str):  # noqa: ANN202
+def _open_llm(llm: str, backend: str, llm_model: str | None, api_key_env: str, threads: int | None):  # noqa: ANN202
     from byod.textlab.llm import open_llm
+    from byod.textlab.threads import step_threads
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: weights are local
     key = os.environ.get(api_key_env) if api_key_env else None
     return open_llm(
-        llm, cache_dir=byod_home() / "llm", backend=backend, model=llm_model, api_key=key
+        llm,
+        cache_dir=byod_home() / "llm",
+        backend=backend,
+        model=llm_model,
+        api_key=key,
+        threads=step_threads("llm", threads),
     )
+
+
+def _set_threads(threads: int | None) -> None:
+    """``--threads`` for the steps outside the LLM (encoding, heads): torch's global setting."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def _frame(path: Path, encoding: str, *cols: str) -> pl.DataFrame:
@@ -100,15 +122,17 @@ def augment(
     cache: Cache = None,
     seed: Seed = 0,
     encoding: Encoding = "utf-8",
+    threads: Threads = None,
 ) -> None:
     """Write new labelled examples (GPT3Mix) with soft labels from few real ones."""
+    _set_threads(threads)
     from byod.textlab.augment import GenerationConfig
     from byod.textlab.augment import augment as run_augment
 
     df = _frame(data, encoding, text_column, label_column)
     texts, labels = df[text_column].to_list(), df[label_column].to_list()
     spec = _task(task, sorted(set(labels)))
-    lm = _open_llm(llm, backend, llm_model, api_key_env)
+    lm = _open_llm(llm, backend, llm_model, api_key_env, threads)
     frame, stats = run_augment(
         lm,
         spec,
@@ -144,12 +168,14 @@ def generate(
     ] = "minilm",
     cache: Cache = None,
     seed: Seed = 0,
+    threads: Threads = None,
 ) -> None:
     """Write labelled examples from the label names alone (zero data), soft-labelled."""
+    _set_threads(threads)
     from byod.textlab.augment import generate as run_generate
 
     spec = _task(task, labels.split(",") if labels else None)
-    lm = _open_llm(llm, backend, llm_model, api_key_env)
+    lm = _open_llm(llm, backend, llm_model, api_key_env, threads)
     frame, stats = run_generate(
         lm, spec, n_per_label=n_per_label, seed=seed, cache=_cache(cache, out)
     )
@@ -182,8 +208,10 @@ def pseudolabel(
     api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
     cache: Cache = None,
     encoding: Encoding = "utf-8",
+    threads: Threads = None,
 ) -> None:
     """Soft labels (calibrated LLM label probabilities) for unlabelled texts."""
+    _set_threads(threads)
     from byod.textlab.hypermatch import few_shot_examples
     from byod.textlab.pseudolabel import pseudolabel as run_pseudolabel
 
@@ -196,7 +224,7 @@ def pseudolabel(
         label_set = label_set or sorted(set(ex_labels))
         shown = few_shot_examples(ex_texts, ex_labels, shots, np.random.default_rng(0))
     spec = _task(task, label_set)
-    lm = _open_llm(llm, backend, llm_model, api_key_env)
+    lm = _open_llm(llm, backend, llm_model, api_key_env, threads)
     frame = run_pseudolabel(
         lm,
         spec,
@@ -239,10 +267,18 @@ def train(
         bool,
         typer.Option(help="FixMatch on --unlabelled even with no usable LLM (measured to hurt)."),
     ] = False,
+    teacher_alpha: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="Significance of the teacher check (binomial test on labels)."
+        ),
+    ] = 0.05,
     seed: Seed = 0,
     encoding: Encoding = "utf-8",
+    threads: Threads = None,
 ) -> None:
     """Train a HyperMatch classifier; score --test when given."""
+    _set_threads(threads)
     from byod.textlab.hypermatch import HyperMatchConfig, fit_hypermatch
     from byod.textlab.model import save_classifier
 
@@ -258,11 +294,12 @@ def train(
         chosen, line = _select_pool(pool_texts, select, texts, labels, unl, bb, vcache)
         unl, info["pool_selection"] = unl + chosen, line
         console.print(line)
-    lm = None if llm == "none" else _open_llm(llm, backend, llm_model, api_key_env)
+    lm = None if llm == "none" else _open_llm(llm, backend, llm_model, api_key_env, threads)
     cfg = HyperMatchConfig(
         augment_ratio=augment_ratio,
         paraphrase_view=paraphrase_view,
         consistency_without_llm=consistency_without_llm,
+        teacher_alpha=teacher_alpha,
     )
     res = fit_hypermatch(
         texts,
@@ -316,8 +353,10 @@ def curve(
     backbone: Backbone = "minilm",
     augment_max: Annotated[int, typer.Option(help="Cap on LLM examples per fit.")] = 16,
     encoding: Encoding = "utf-8",
+    threads: Threads = None,
 ) -> None:
     """Accuracy vs labels per class (supervised vs HyperMatch) and the labels a target needs."""
+    _set_threads(threads)
     from byod.textlab.curve import curve_report, run_curve
     from byod.textlab.hypermatch import HyperMatchConfig, encode_texts, fit_hypermatch
     from byod.transfer.heads import LogisticHead
@@ -329,7 +368,7 @@ def curve(
     bb, vcache = _backbone(backbone)
     x_test = encode_texts(test_df[text_column].to_list(), bb, vcache)
     unl = _frame(unlabelled, encoding, text_column)[text_column].to_list() if unlabelled else []
-    lm = None if llm == "none" else _open_llm(llm, backend, llm_model, api_key_env)
+    lm = None if llm == "none" else _open_llm(llm, backend, llm_model, api_key_env, threads)
     cache = _cache(None, out / "llm")
     cfg = HyperMatchConfig(augment_max=augment_max)
 

@@ -59,6 +59,8 @@ class HyperMatchConfig:
         teacher_check: let the LLM label the labelled texts it was not shown; use it only when
             it beats chance and the labels alone (binomial test) and stays informative under the
             temperature fitted on them (a weak teacher flattened, a timid one sharpened).
+        teacher_alpha: significance level of the teacher's binomial test (with 16 binary
+            labelled texts, 0.05 asks for 12 correct, 0.2 for 11).
         consistency_without_llm: FixMatch on unlabelled texts even with no (usable) LLM. Off:
             on frozen features it lowered accuracy on both benchmark sets.
         dedupe_threshold: cosine at which a generated text duplicates another.
@@ -74,6 +76,7 @@ class HyperMatchConfig:
     paraphrase_view: bool = False
     dropout_rate: float = 0.2
     teacher_check: bool = True
+    teacher_alpha: float = 0.05
     consistency_without_llm: bool = False
     dedupe_threshold: float = 0.95
     generation: GenerationConfig = GenerationConfig()
@@ -138,7 +141,8 @@ def fit_hypermatch(
     shown = few_shot_examples(texts, labels, config.pseudolabel_shots, rng)
     temperature = 1.0
     if llm is not None and config.teacher_check:
-        teacher = _check_teacher(x, texts, labels, shown, task, llm, llm_cache, progress)
+        teacher = _check_teacher(x, texts, labels, shown, task, llm, llm_cache, progress,
+                                 alpha=config.teacher_alpha)  # fmt: skip
         info["teacher"] = teacher
         temperature = teacher["temperature"]
         if not teacher["used"]:
@@ -200,6 +204,8 @@ def _check_teacher(
     llm: LLM,
     llm_cache: JsonlCache | None,
     progress: bool = False,
+    *,
+    alpha: float = 0.05,
 ) -> dict[str, Any]:
     """Is the LLM a better labeller than chance and the few labels themselves?
 
@@ -216,9 +222,9 @@ def _check_teacher(
     probs = frame.select(prob_columns(task)).to_numpy().reshape(len(held), len(task.labels))
     truth = np.asarray([task.labels.index(labels[i]) for i in held], dtype=int)
     temperature = fit_temperature(probs, truth) if len(held) >= 2 else 1.0
-    return judge_teacher(
-        probs, truth, baseline_accuracy=_cv_accuracy(x, np.asarray(labels)), temperature=temperature
-    )
+    baseline = _cv_accuracy(x, np.asarray(labels))
+    return judge_teacher(probs, truth, baseline_accuracy=baseline, temperature=temperature,
+                         alpha=alpha)  # fmt: skip
 
 
 def _cv_accuracy(x: np.ndarray, y: np.ndarray) -> float | None:

@@ -24,6 +24,7 @@ import torch
 
 from byod.assets.manifest import sha256_file
 from byod.errors import ByodError
+from byod.textlab.threads import torch_threads
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -40,6 +41,8 @@ class TransformersLM:
         name: display name.
         fingerprint: identifies the weights (JSONL caches key their entries by it).
         batch_size: prompts generated together (left-padded).
+        threads: torch threads while generating or scoring (``None``: leave torch's setting;
+            see :mod:`byod.textlab.threads` for why the CLI gives the LLM fewer than the cores).
     """
 
     can_score = True
@@ -52,8 +55,10 @@ class TransformersLM:
         name: str,
         fingerprint: str,
         batch_size: int = 8,
+        threads: int | None = None,
     ) -> None:
         self.model = model.eval()
+        self.threads = threads
         self.tokenizer = tokenizer
         self.name = name
         self.fingerprint = fingerprint
@@ -99,9 +104,10 @@ class TransformersLM:
     ) -> list[str]:
         """Sample one continuation per prompt, cut before ``stop``; batches are left-padded."""
         out: list[str] = []
-        for start in range(0, len(prompts), self.batch_size):
-            chunk = list(prompts[start : start + self.batch_size])
-            out += self._generate_batch(chunk, max_new_tokens, temperature, stop, seed + start)
+        with torch_threads(self.threads):
+            for start in range(0, len(prompts), self.batch_size):
+                chunk = list(prompts[start : start + self.batch_size])
+                out += self._generate_batch(chunk, max_new_tokens, temperature, stop, seed + start)
         return out
 
     def _generate_batch(
@@ -141,7 +147,7 @@ class TransformersLM:
         cont_ids = [self.tokenizer(c, add_special_tokens=False)["input_ids"] for c in continuations]
         if any(len(c) == 0 for c in cont_ids):
             raise ValueError(f"empty continuation among {list(continuations)!r}")
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(self.threads):
             last_logits = self._advance_context(self._context_ids(context))
             return self._score_continuations(last_logits, cont_ids)
 
