@@ -37,7 +37,9 @@ def test_corrupt_then_audit_with_apply(tmp_path, tiny_st_folder, monkeypatch) ->
     for name in ("suspects.csv", "scores.csv", "summary.html", "audit.json", "noisy.corrected.csv"):
         assert (tmp_path / "audit" / name).exists()
     assert pl.read_csv(noisy).equals(df)  # the input is untouched
-    assert "Top 30 suspects" in (tmp_path / "audit" / "summary.html").read_text()
+    page = (tmp_path / "audit" / "summary.html").read_text()
+    assert "Top 30 suspects" in page and "<th>P(given)</th><th>−log10 P</th>" in page
+    assert "0.000</td>" not in page and "Reading the scores" in page
 
 
 def test_audit_errors_are_one_line(tmp_path) -> None:

@@ -62,7 +62,9 @@ Threads = Annotated[
 ]
 
 
-def _open_llm(llm: str, backend: str, llm_model: str | None, api_key_env: str, threads: int | None):  # noqa: ANN202
+def _open_llm(  # noqa: ANN202
+    llm: str, backend: str, llm_model: str | None, api_key_env: str, threads: int | None
+):
     from byod.textlab.llm import open_llm
     from byod.textlab.threads import step_threads
 
