@@ -77,6 +77,7 @@ def main() -> None:
         rows.append({"seed": seed, "requested": args.n, "parsed_kept": old["kept"],
                      "parsed_attempts": old["attempts"], "scored_kept": stats.kept,
                      "scored_attempts": stats.attempts, "scored_dropped": str(dict(stats.dropped))})  # fmt: skip
+        print(rows[-1], flush=True)  # a partial run still shows its finished seeds
     table = pl.DataFrame(rows)
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200):
         print(table)
