@@ -186,6 +186,7 @@ def test_rotten_tomatoes_end_to_end_with_the_packaged_llm(tmp_path, monkeypatch)
     assert out.exit_code == 0, out.output
     stats = json.loads((tmp_path / "aug.csv.stats.json").read_text())
     assert stats["requested"] == 4 == stats["kept"] + sum(stats["dropped"].values())
+    assert "label outside the set" not in stats["dropped"]  # labels are scored over the set
     out = runner.invoke(
         app, ["text", "generate", "--out", str(tmp_path / "gen.csv"), "--n-per-label", "2", *llm]
     )
@@ -217,7 +218,9 @@ def test_rotten_tomatoes_end_to_end_with_the_packaged_llm(tmp_path, monkeypatch)
         ],
     )
     assert out.exit_code == 0, out.output
-    assert json.loads((tmp_path / "m" / "train.json").read_text())["test"]["n"] == 100
+    info = json.loads((tmp_path / "m" / "train.json").read_text())
+    assert info["test"]["n"] == 100 and info["teacher"]["n_checked"] == 10
+    assert info["teacher"]["bar"] >= 0.5 and "LLM teacher" in out.output  # decision + numbers
     out = runner.invoke(
         app,
         [
@@ -249,3 +252,23 @@ def test_a_malformed_csv_is_a_one_line_error(tmp_path) -> None:
     path.write_text("text\nfine\nWarm, funny and wise\n")
     out = runner.invoke(app, ["text", "pseudolabel", str(path), "--out", str(tmp_path / "o.csv")])
     assert out.exit_code == 2 and f"{path}: cannot read it as csv" in out.output.replace("\n", "")
+
+
+def test_text_commands_read_cp949_with_encoding(tmp_path, tiny_st_folder, monkeypatch) -> None:
+    monkeypatch.setenv("BYOD_HOME", str(tmp_path / "home"))
+    words = {"긍정": "배송이 빨라서 좋아요", "부정": "포장이 엉망이에요"}
+    rows = [f"{words[lab]} {i},{lab}" for i in range(6) for lab in words]
+    path = tmp_path / "ko.csv"
+    path.write_bytes(("text,label\n" + "\n".join(rows) + "\n").encode("cp949"))
+    args = ["text", "train", str(path), "--out", str(tmp_path / "m"), "--llm", "none",
+            "--backbone", str(tiny_st_folder)]  # fmt: skip
+    out = runner.invoke(app, args)
+    assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1, out.output
+    assert "byte offset" in out.output and "--encoding" in out.output
+    out = runner.invoke(app, [*args, "--test", str(path), "--encoding", "cp949"])
+    assert out.exit_code == 0, out.output
+    assert json.loads((tmp_path / "m" / "train.json").read_text())["test"]["n"] == 12
+    out = runner.invoke(app, ["text", "predict", str(tmp_path / "m"), str(path), "--out",
+                              str(tmp_path / "p.csv"), "--encoding", "auto"])  # fmt: skip
+    assert out.exit_code == 0 and "read as cp949" in out.output, out.output
+    assert set(pl.read_csv(tmp_path / "p.csv")["prediction"]) <= set(words)

@@ -28,25 +28,35 @@ def test_augment_writes_soft_labelled_examples(rt_task) -> None:
     assert all(p.count("\nMovie review:") == 3 for p in llm.generate_calls[0])
 
 
-def test_labels_outside_the_set_are_retried_then_dropped_and_counted(rt_task) -> None:
-    # Items whose prompt shows "dull boring plot" always answer with an unknown label.
+def test_labels_are_scored_within_the_set_so_requested_equals_kept(rt_task) -> None:
+    # Items whose prompt shows "dull boring plot" write an unknown label (or none at all): the
+    # label is scored over the label set instead of parsed, so nothing is dropped or retried.
     def writer(prompt: str, i: int) -> str:
         if "dull boring plot" in prompt:
-            return f" whatever {i} (Sentiment: meh)"
-        return f" a good film {i} (Sentiment: positive)"
+            return f" dull and boring {i} (Sentiment: meh)" if i % 2 else f" dull, boring {i}"
+        return f" a good film {i} (Sentiment: negative)"  # a written label is not trusted either
 
     llm = FakeLLM(writer, keyword_scorer)
     cfg = GenerationConfig(max_retries=2, batch_size=4)
     frame, stats = augment(llm, rt_task, TEXTS, LABELS, n=12, config=cfg, seed=0, progress=False)
-    first_tries = [p for call in llm.generate_calls for p in call][:12]  # retries queue after them
+    first_tries = [p for call in llm.generate_calls for p in call]
     n_bad = sum("dull boring plot" in p for p in first_tries)
-    assert n_bad > 0
-    assert stats.dropped == {"label outside the set": n_bad}
-    assert stats.kept == frame.height == 12 - n_bad
-    assert stats.requested == stats.kept + sum(stats.dropped.values())
-    assert (
-        stats.attempts == (12 - n_bad) + 3 * n_bad
-    )  # 1 try for good items, 1 + 2 retries for bad ones
+    assert 0 < n_bad < 12 and stats.attempts == 12 and stats.dropped == {}
+    assert stats.requested == stats.kept == frame.height == 12
+    by_text = dict(zip(frame["text"], frame["lm_label"], strict=True))
+    assert {y for t, y in by_text.items() if t.startswith("dull")} == {"rotten"}
+    assert {y for t, y in by_text.items() if t.startswith("a good film")} == {"fresh"}
+    assert not any("Sentiment" in t for t in frame["text"])  # the written label is cut off
+
+
+def test_a_real_lm_keeps_every_requested_item_but_real_failures(rt_task, tiny_lm) -> None:
+    cfg = GenerationConfig(max_new_tokens=12, batch_size=4, max_retries=1)
+    frame, stats = augment(tiny_lm, rt_task, TEXTS, LABELS, n=8, config=cfg, seed=0,
+                           progress=False)  # fmt: skip
+    assert "label outside the set" not in stats.dropped
+    assert set(stats.dropped) <= {"empty or too short", "copy of a prompt example"}
+    assert stats.kept == frame.height == 8 - sum(stats.dropped.values())
+    assert set(frame["lm_label"]) <= set(rt_task.labels) and frame.height > 0
 
 
 def test_empty_texts_and_copies_of_examples_are_invalid(rt_task) -> None:

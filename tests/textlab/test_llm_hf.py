@@ -64,3 +64,14 @@ def test_generation_is_seeded_and_cut_at_stop(tiny_lm) -> None:
     assert all("\n" not in t for t in a)
     greedy = tiny_lm.generate(prompts[:1], max_new_tokens=4, temperature=0)
     assert isinstance(greedy[0], str)
+
+
+def test_scoring_and_generation_use_the_current_cache_api_without_warnings(tiny_lm) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. "`past_key_values` is deprecated" (issue 18)
+        tiny_lm._ctx_cache, tiny_lm._ctx_ids = None, []
+        tiny_lm.score(CTX, [" positive )", " negative )"])
+        tiny_lm.score(CTX.replace("great fun", "dull"), [" positive )"])  # reuses the prefix
+        tiny_lm.generate(["movie review :"], max_new_tokens=3, temperature=0.0)

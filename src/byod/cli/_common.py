@@ -6,7 +6,7 @@ import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 import rich.markup
 import typer
@@ -14,10 +14,17 @@ from rich.console import Console
 
 from byod.errors import ByodError
 
-__all__ = ["console", "err_console", "user_errors", "byod_home"]
+__all__ = ["console", "err_console", "user_errors", "byod_home", "Encoding", "say"]
 
 console = Console()
 err_console = Console(stderr=True)
+Encoding = Annotated[
+    str,
+    typer.Option(
+        help="Text encoding of CSV / TSV / JSONL inputs: utf-8 (BOM accepted), cp949, euc-kr, "
+        "latin-1, any Python codec, or auto (tries utf-8, cp949, latin-1 and says which).",
+    ),
+]
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -40,3 +47,8 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
 def byod_home() -> Path:
     """Return the cache root: ``$BYOD_HOME`` or ``~/.cache/byod`` (read in the CLI layer only)."""
     return Path(os.environ.get("BYOD_HOME") or Path.home() / ".cache" / "byod")
+
+
+def say(line: str) -> None:
+    """Print a note for the user on stderr (kept apart from a command's results on stdout)."""
+    err_console.print(rich.markup.escape(line), highlight=False, soft_wrap=True)

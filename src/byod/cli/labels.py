@@ -9,45 +9,15 @@ import numpy as np
 import polars as pl
 import typer
 
-from byod.cli._common import byod_home, console, user_errors
-from byod.errors import ByodError, InputFileError
-from byod.io import write_csv, write_json, write_parquet, write_text
+from byod.cli._common import Encoding, byod_home, console, say, user_errors
+from byod.errors import ByodError
+from byod.io import write_csv, write_json, write_text
+from byod.tabular import check_encoding, read_table, write_table
 
 app = typer.Typer(help="Find and fix label errors; simulate label noise.", no_args_is_help=True)
 
 TextColumn = Annotated[str, typer.Option(help="Column holding the text.")]
 LabelColumn = Annotated[str, typer.Option(help="Column holding the label.")]
-
-
-def read_any(path: Path) -> pl.DataFrame:
-    """Read CSV / TSV / Parquet / JSONL by suffix."""
-    if not path.exists():
-        raise InputFileError(f"{path}: file not found")
-    suffix = path.suffix.lower()
-    readers = {
-        ".csv": lambda p: pl.read_csv(p, infer_schema=False),
-        ".tsv": lambda p: pl.read_csv(p, separator="\t", infer_schema=False),
-        ".parquet": pl.read_parquet,
-        ".jsonl": pl.read_ndjson,
-    }
-    if suffix not in readers:
-        raise InputFileError(f"{path}: unsupported suffix {suffix!r}; use one of {list(readers)}")
-    try:
-        return readers[suffix](path)
-    except (pl.exceptions.PolarsError, OSError) as exc:  # e.g. an unquoted comma in a CSV row
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputFileError(f"{path}: cannot read it as {suffix[1:]}: {first}") from None
-
-
-def write_any(df: pl.DataFrame, path: Path) -> None:
-    """Write by suffix (CSV or Parquet), atomically."""
-    (write_parquet if path.suffix.lower() == ".parquet" else write_csv)(df, path)
-
-
-def _columns(df: pl.DataFrame, path: Path, *cols: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ByodError(f"{path}: column(s) {missing} not found; columns are {df.columns}")
 
 
 @app.command()
@@ -74,24 +44,20 @@ def audit(
     apply: Annotated[
         bool, typer.Option(help="Also write a corrected copy (never the input).")
     ] = False,
+    encoding: Encoding = "utf-8",
 ) -> None:
     """Rank suspected label errors; with --apply write a corrected copy next to the suspects."""
     from byod.encoders.backbone import open_backbone
     from byod.labels.audit import audit as run_audit
     from byod.labels.report import audit_html
+    from byod.progress import encode_with_progress
 
-    df = read_any(data)
-    _columns(df, data, text_column, label_column)
-    texts = df[text_column].cast(pl.String)
-    bad = texts.is_null() | (texts.str.strip_chars() == "")
-    if bad.any():
-        rows = (bad.arg_true() + 1).head(5).to_list()
-        raise ByodError(
-            f"{data}: column {text_column!r} has {int(bad.sum())} empty or null text(s), "
-            f"e.g. rows {rows}"
-        )
     if checker not in ("logistic", "finetune"):
         raise ByodError(f"--checker must be 'logistic' or 'finetune', got {checker!r}")
+    df = read_table(
+        data, encoding=check_encoding(encoding), text_columns=[text_column, label_column], say=say
+    )
+    texts = df[text_column]
     bb = open_backbone(backbone, cache_dir=byod_home() / "models")
     labels = df[label_column].cast(pl.String).to_numpy()
     options = {"n_splits": n_splits, "n_rounds": n_rounds, "seed": seed, "progress": True}
@@ -99,13 +65,14 @@ def audit(
         from byod.labels.finetune import FineTunedChecker
 
         def make() -> FineTunedChecker:
-            return FineTunedChecker(bb.model, epochs=finetune_epochs, lr=finetune_lr, seed=seed)
+            return FineTunedChecker(
+                bb.model, epochs=finetune_epochs, lr=finetune_lr, seed=seed, progress=True
+            )
 
         x = np.asarray(texts.to_list(), dtype=object)
         result = run_audit(x, labels, checker=make, **options)
     else:
-        with console.status(f"embedding {df.height:,} texts with {backbone}"):
-            x = bb.encode(texts.to_list(), batch_size=64)
+        x = encode_with_progress(bb, texts.to_list(), desc=f"embedding ({backbone})")
         result = run_audit(x, labels, **options)
     suspects = pl.DataFrame(
         {"row": np.arange(1, df.height + 1), "text": texts, "given": result.given.astype(str),
@@ -131,7 +98,7 @@ def audit(
         if fixed.resolve() == data.resolve():
             raise ByodError("refusing to overwrite the input; choose another --out")
         corrected = df.with_columns(pl.Series(label_column, result.suggested.astype(str)))
-        write_any(corrected, fixed)
+        write_table(corrected, fixed)
         console.print(f"corrected copy: {fixed}")
 
 
@@ -144,12 +111,12 @@ def corrupt(
     kind: Annotated[str, typer.Option(help="uniform | class_conditional.")] = "uniform",
     label_column: LabelColumn = "label",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    encoding: Encoding = "utf-8",
 ) -> None:
     """Flip labels at a given rate; the copy keeps the true label and a ``flipped`` column."""
     from byod.labels.noise import corrupt as run_corrupt
 
-    df = read_any(data)
-    _columns(df, data, label_column)
+    df = read_table(data, encoding=check_encoding(encoding), text_columns=[label_column], say=say)
     noisy, flipped = run_corrupt(
         df[label_column].cast(pl.String).to_numpy(), rate, kind=kind, seed=seed
     )
@@ -158,7 +125,7 @@ def corrupt(
         pl.Series(label_column, noisy.astype(str)),
         pl.Series("flipped", flipped),
     )
-    write_any(result, out)
+    write_table(result, out)
     console.print(
         f"flipped {int(flipped.sum()):,} of {df.height:,} labels: "
         f"actual rate {flipped.mean():.4f} (asked {rate}) -> {out}"

@@ -16,10 +16,10 @@ import numpy as np
 import polars as pl
 import typer
 
-from byod.cli._common import byod_home, console, user_errors
-from byod.cli.labels import _columns, read_any, write_any
+from byod.cli._common import Encoding, byod_home, console, say, user_errors
 from byod.errors import ByodError
 from byod.io import write_json
+from byod.tabular import check_encoding, read_table, write_table
 
 app = typer.Typer(
     help="Few labels + a local LLM + unlabelled text → a text classifier (HyperMatch).",
@@ -52,28 +52,44 @@ Cache = Annotated[
 ]
 Seed = Annotated[int, typer.Option(help="Sampling seed.")]
 Backbone = Annotated[str, typer.Option(help="Sentence encoder: minilm | e5-small | folder.")]
+Threads = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="CPU threads for every step (default: the LLM gets half the cores, at least 1; "
+        "encoding gets all; see byod.textlab.threads).",
+    ),
+]
 
 
-def _open_llm(llm: str, backend: str, llm_model: str | None, api_key_env: str):  # noqa: ANN202
+def _open_llm(  # noqa: ANN202
+    llm: str, backend: str, llm_model: str | None, api_key_env: str, threads: int | None
+):
     from byod.textlab.llm import open_llm
+    from byod.textlab.threads import step_threads
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: weights are local
     key = os.environ.get(api_key_env) if api_key_env else None
     return open_llm(
-        llm, cache_dir=byod_home() / "llm", backend=backend, model=llm_model, api_key=key
+        llm,
+        cache_dir=byod_home() / "llm",
+        backend=backend,
+        model=llm_model,
+        api_key=key,
+        threads=step_threads("llm", threads),
     )
 
 
-def _frame(path: Path, *cols: str) -> pl.DataFrame:
-    df = read_any(path)
-    _columns(df, path, *cols)
-    df = df.with_columns(pl.col(c).cast(pl.String) for c in cols)
-    empty = df.filter(pl.any_horizontal(pl.col(c).is_null() for c in cols)).height
-    if empty:
-        raise ByodError(
-            f"{path}: {empty} row(s) have an empty {'/'.join(cols)}; fill or drop them first"
-        )
-    return df
+def _set_threads(threads: int | None) -> None:
+    """``--threads`` for the steps outside the LLM (encoding, heads): torch's global setting."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _frame(path: Path, encoding: str, *cols: str) -> pl.DataFrame:
+    return read_table(path, encoding=check_encoding(encoding), text_columns=cols, say=say)
 
 
 def _task(task: str, labels: list[str] | None):  # noqa: ANN202
@@ -107,15 +123,18 @@ def augment(
     ] = "minilm",
     cache: Cache = None,
     seed: Seed = 0,
+    encoding: Encoding = "utf-8",
+    threads: Threads = None,
 ) -> None:
     """Write new labelled examples (GPT3Mix) with soft labels from few real ones."""
+    _set_threads(threads)
     from byod.textlab.augment import GenerationConfig
     from byod.textlab.augment import augment as run_augment
 
-    df = _frame(data, text_column, label_column)
+    df = _frame(data, encoding, text_column, label_column)
     texts, labels = df[text_column].to_list(), df[label_column].to_list()
     spec = _task(task, sorted(set(labels)))
-    lm = _open_llm(llm, backend, llm_model, api_key_env)
+    lm = _open_llm(llm, backend, llm_model, api_key_env, threads)
     frame, stats = run_augment(
         lm,
         spec,
@@ -127,7 +146,7 @@ def augment(
         cache=_cache(cache, out),
     )
     frame, dup = _dedupe(frame, texts, backbone)
-    write_any(frame, out)
+    write_table(frame, out)
     summary = stats.as_dict() | {"duplicates_removed": dup, "written": frame.height}
     write_json(summary, out.with_name(out.name + ".stats.json"))
     console.print(f"{frame.height} examples → {out}; {_stats_line(summary)}")
@@ -151,17 +170,19 @@ def generate(
     ] = "minilm",
     cache: Cache = None,
     seed: Seed = 0,
+    threads: Threads = None,
 ) -> None:
     """Write labelled examples from the label names alone (zero data), soft-labelled."""
+    _set_threads(threads)
     from byod.textlab.augment import generate as run_generate
 
     spec = _task(task, labels.split(",") if labels else None)
-    lm = _open_llm(llm, backend, llm_model, api_key_env)
+    lm = _open_llm(llm, backend, llm_model, api_key_env, threads)
     frame, stats = run_generate(
         lm, spec, n_per_label=n_per_label, seed=seed, cache=_cache(cache, out)
     )
     frame, dup = _dedupe(frame, [], backbone)
-    write_any(frame, out)
+    write_table(frame, out)
     summary = stats.as_dict() | {"duplicates_removed": dup, "written": frame.height}
     write_json(summary, out.with_name(out.name + ".stats.json"))
     console.print(f"{frame.height} examples → {out}; {_stats_line(summary)}")
@@ -188,21 +209,24 @@ def pseudolabel(
     llm_model: LlmModel = None,
     api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
     cache: Cache = None,
+    encoding: Encoding = "utf-8",
+    threads: Threads = None,
 ) -> None:
     """Soft labels (calibrated LLM label probabilities) for unlabelled texts."""
+    _set_threads(threads)
     from byod.textlab.hypermatch import few_shot_examples
     from byod.textlab.pseudolabel import pseudolabel as run_pseudolabel
 
-    df = _frame(data, text_column)
+    df = _frame(data, encoding, text_column)
     shown: list[tuple[str, str]] = []
     label_set = labels.split(",") if labels else None
     if examples is not None:
-        ex = _frame(examples, text_column, label_column)
+        ex = _frame(examples, encoding, text_column, label_column)
         ex_texts, ex_labels = ex[text_column].to_list(), ex[label_column].to_list()
         label_set = label_set or sorted(set(ex_labels))
         shown = few_shot_examples(ex_texts, ex_labels, shots, np.random.default_rng(0))
     spec = _task(task, label_set)
-    lm = _open_llm(llm, backend, llm_model, api_key_env)
+    lm = _open_llm(llm, backend, llm_model, api_key_env, threads)
     frame = run_pseudolabel(
         lm,
         spec,
@@ -211,7 +235,7 @@ def pseudolabel(
         calibrated=calibrate,
         cache=_cache(cache, out),
     )
-    write_any(frame, out)
+    write_table(frame, out)
     console.print(f"{frame.height} texts labelled → {out}")
 
 
@@ -245,27 +269,39 @@ def train(
         bool,
         typer.Option(help="FixMatch on --unlabelled even with no usable LLM (measured to hurt)."),
     ] = False,
+    teacher_alpha: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="Significance of the teacher check (binomial test on labels)."
+        ),
+    ] = 0.05,
     seed: Seed = 0,
+    encoding: Encoding = "utf-8",
+    threads: Threads = None,
 ) -> None:
     """Train a HyperMatch classifier; score --test when given."""
+    _set_threads(threads)
     from byod.textlab.hypermatch import HyperMatchConfig, fit_hypermatch
     from byod.textlab.model import save_classifier
 
-    df = _frame(data, text_column, label_column)
+    df = _frame(data, encoding, text_column, label_column)
     texts, labels = df[text_column].to_list(), df[label_column].to_list()
     spec = _task(task, sorted(set(labels)))
+    unl = _frame(unlabelled, encoding, text_column)[text_column].to_list() if unlabelled else []
+    test_df = _frame(test, encoding, text_column, label_column) if test is not None else None
+    pool_texts = _frame(pool, encoding, text_column)[text_column].to_list() if pool else []
     bb, vcache = _backbone(backbone)
-    unl = _frame(unlabelled, text_column)[text_column].to_list() if unlabelled else []
     info: dict[str, object] = {}
     if pool is not None:
-        chosen, line = _select_pool(pool, text_column, select, texts, labels, unl, bb, vcache)
+        chosen, line = _select_pool(pool_texts, select, texts, labels, unl, bb, vcache)
         unl, info["pool_selection"] = unl + chosen, line
         console.print(line)
-    lm = None if llm == "none" else _open_llm(llm, backend, llm_model, api_key_env)
+    lm = None if llm == "none" else _open_llm(llm, backend, llm_model, api_key_env, threads)
     cfg = HyperMatchConfig(
         augment_ratio=augment_ratio,
         paraphrase_view=paraphrase_view,
         consistency_without_llm=consistency_without_llm,
+        teacher_alpha=teacher_alpha,
     )
     res = fit_hypermatch(
         texts,
@@ -280,13 +316,16 @@ def train(
         vector_cache=vcache,
     )
     info |= res.info
+    if "teacher" in res.info:
+        verdict = "used" if res.info["teacher"]["used"] else "not used"
+        console.print(f"LLM teacher {verdict}: {res.info['teacher']['reason']}")
     no_teacher = lm is None or not res.info.get("teacher", {}).get("used", True)
     if unl and no_teacher and not consistency_without_llm:
         console.print("note: without a usable LLM teacher the unlabelled texts are not used "
                       "(--consistency-without-llm uses them anyway)")  # fmt: skip
     save_classifier(res.head, out, backbone=backbone, task=spec)
-    if test is not None:
-        info["test"] = _score_test(res.head, test, text_column, label_column, bb, vcache, out)
+    if test_df is not None:
+        info["test"] = _score_test(res.head, test_df, text_column, label_column, bb, vcache, out)
     write_json(info, out / "train.json")
     line = f"; test accuracy {info['test']['accuracy']:.3f}" if test is not None else ""
     console.print(f"model → {out}{line}")
@@ -315,20 +354,23 @@ def curve(
     api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
     backbone: Backbone = "minilm",
     augment_max: Annotated[int, typer.Option(help="Cap on LLM examples per fit.")] = 16,
+    encoding: Encoding = "utf-8",
+    threads: Threads = None,
 ) -> None:
     """Accuracy vs labels per class (supervised vs HyperMatch) and the labels a target needs."""
+    _set_threads(threads)
     from byod.textlab.curve import curve_report, run_curve
     from byod.textlab.hypermatch import HyperMatchConfig, encode_texts, fit_hypermatch
     from byod.transfer.heads import LogisticHead
 
-    pool_df = _frame(data, text_column, label_column)
-    test_df = _frame(test, text_column, label_column)
+    pool_df = _frame(data, encoding, text_column, label_column)
+    test_df = _frame(test, encoding, text_column, label_column)
     pool_texts, pool_labels = pool_df[text_column].to_list(), pool_df[label_column].to_list()
     spec = _task(task, sorted(set(pool_labels)))
     bb, vcache = _backbone(backbone)
     x_test = encode_texts(test_df[text_column].to_list(), bb, vcache)
-    unl = _frame(unlabelled, text_column)[text_column].to_list() if unlabelled else []
-    lm = None if llm == "none" else _open_llm(llm, backend, llm_model, api_key_env)
+    unl = _frame(unlabelled, encoding, text_column)[text_column].to_list() if unlabelled else []
+    lm = None if llm == "none" else _open_llm(llm, backend, llm_model, api_key_env, threads)
     cache = _cache(None, out / "llm")
     cfg = HyperMatchConfig(augment_max=augment_max)
 
@@ -366,7 +408,7 @@ def curve(
         x_pool = encode_texts(pool_texts, bb, vcache)
         full = LogisticHead().fit(x_pool, np.asarray(pool_labels)).predict(x_test)
         target = float((full == test_df[label_column].to_numpy()).mean()) - 0.02
-    write_any(table, out / "curve.parquet")
+    write_table(table, out / "curve.parquet")
     page = curve_report(
         table,
         out / "report",
@@ -379,8 +421,11 @@ def curve(
 def _backbone(name: str):  # noqa: ANN202
     from byod.encoders.backbone import open_backbone
     from byod.encoders.cache import EmbeddingCache
+    from byod.progress import ProgressBackbone
 
-    bb = open_backbone(name, cache_dir=byod_home() / "models")
+    bb = ProgressBackbone(
+        open_backbone(name, cache_dir=byod_home() / "models"), f"embedding ({name})"
+    )
     return bb, EmbeddingCache(byod_home() / "text-vectors", bb.fingerprint, bb.dim)
 
 
@@ -402,13 +447,12 @@ def _dedupe(frame: pl.DataFrame, real: list[str], backbone: str) -> tuple[pl.Dat
     return frame.filter(pl.Series(keep)), counts
 
 
-def _select_pool(pool, text_column, method, texts, labels, unl, bb, vcache):  # noqa: ANN001, ANN202
+def _select_pool(pool_texts, method, texts, labels, unl, bb, vcache):  # noqa: ANN001, ANN202
     from byod.textlab.hypermatch import encode_texts
     from byod.textlab.select import SELECTORS, select_by_classifier, select_by_retrieval
 
     if method not in SELECTORS:
         raise ByodError(f"--select {method!r}: choose one of {SELECTORS}")
-    pool_texts = _frame(pool, text_column)[text_column].to_list()
     x_pool = encode_texts(pool_texts, bb, vcache)
     x_lab, x_unl = encode_texts(texts, bb, vcache), encode_texts(unl, bb, vcache)
     if method == "retrieval":
@@ -418,15 +462,16 @@ def _select_pool(pool, text_column, method, texts, labels, unl, bb, vcache):  # 
     return [t for t, k in zip(pool_texts, sel.keep, strict=True) if k], sel.summary()
 
 
-def _score_test(head, test, text_column, label_column, bb, vcache, out) -> dict:  # noqa: ANN001
+def _score_test(head, df, text_column, label_column, bb, vcache, out) -> dict:  # noqa: ANN001
     from sklearn.metrics import accuracy_score, f1_score
 
     from byod.textlab.hypermatch import encode_texts
 
-    df = _frame(test, text_column, label_column)
     pred = head.predict(encode_texts(df[text_column].to_list(), bb, vcache))
     truth = df[label_column].to_numpy()
-    write_any(df.with_columns(prediction=pl.Series(pred.astype(str))), out / "test_predictions.csv")
+    write_table(
+        df.with_columns(prediction=pl.Series(pred.astype(str))), out / "test_predictions.csv"
+    )
     return {
         "accuracy": float(accuracy_score(truth, pred)),
         "macro_f1": float(f1_score(truth, pred, average="macro")),
@@ -447,13 +492,14 @@ def predict(
     data: Data,
     out: Out,
     text_column: TextCol = "text",
+    encoding: Encoding = "utf-8",
 ) -> None:
     """Label texts with a trained classifier (label, confidence, prob_<label> columns)."""
     from byod.textlab.hypermatch import encode_texts
     from byod.textlab.model import load_classifier
 
     head, card = load_classifier(model)
-    df = _frame(data, text_column)
+    df = _frame(data, encoding, text_column)
     bb, vcache = _backbone(card["backbone"])
     probs = head.predict_proba(encode_texts(df[text_column].to_list(), bb, vcache))
     cols = {f"prob_{c}": probs[:, j] for j, c in enumerate(head.classes_)}
@@ -462,5 +508,5 @@ def predict(
         confidence=pl.Series(probs.max(axis=1)),
         **{k: pl.Series(v) for k, v in cols.items()},
     )
-    write_any(frame, out)
+    write_table(frame, out)
     console.print(f"{frame.height} predictions → {out}")

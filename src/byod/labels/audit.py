@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from tqdm.auto import tqdm
 
 from byod.errors import ByodError
+from byod.progress import Progress
 
 __all__ = ["AuditResult", "audit", "update_posterior", "transition_matrix", "out_of_sample"]
 
@@ -160,7 +160,7 @@ def audit(
     belief[np.arange(len(y)), y] = 1 - prior_error
     trans = transition_matrix(k, stay)
     current, history, first = y.copy(), [], None
-    bar = tqdm(total=n_rounds * n_splits, desc="audit", disable=not progress, unit="split")
+    bar = Progress(n_rounds * n_splits, "audit (rounds x splits)", "split", enabled=progress)
     for r in range(n_rounds):
         log_l = np.zeros((len(y), k))
         for s in range(n_splits):

@@ -18,6 +18,7 @@ from sentence_transformers import SentenceTransformer
 from torch import nn
 
 from byod.errors import ByodError
+from byod.progress import Progress
 
 __all__ = ["FineTunedChecker"]
 
@@ -33,6 +34,7 @@ class FineTunedChecker:
         max_length: tokens kept per text.
         seed: seeds the head and the batch order.
         device: where training runs (default: the model's device).
+        progress: report each fit's training steps (epochs x batches).
 
     """
 
@@ -46,8 +48,10 @@ class FineTunedChecker:
         max_length: int = 128,
         seed: int = 0,
         device: str | None = None,
+        progress: bool = False,
     ) -> None:
         self.model = model
+        self.progress = progress
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -83,6 +87,8 @@ class FineTunedChecker:
         opt = torch.optim.AdamW(params, lr=self.lr)
         labels = torch.as_tensor(target, device=self.encoder_.device)
         self.encoder_.train()
+        steps = self.epochs * -(-len(texts) // self.batch_size)
+        bar = Progress(steps, "fine-tune checker", "step", enabled=self.progress)
         for _ in range(self.epochs):
             order = rng.permutation(len(texts))
             for start in range(0, len(texts), self.batch_size):
@@ -93,6 +99,8 @@ class FineTunedChecker:
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+                bar.update(1)
+        bar.close()
         self.encoder_.eval()
         return self
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import html
+import math
 from collections import Counter
 
 import polars as pl
 
 from byod.labels.audit import AuditResult
 
-__all__ = ["audit_html"]
+__all__ = ["audit_html", "readable_probability", "minus_log10"]
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;color:#222}"
@@ -24,6 +25,30 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
         "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def readable_probability(p: float) -> str:
+    """A probability a person can compare: ``12.3%`` from 1 %, else ``4.2e-07``, never ``0.000``."""
+    if not math.isfinite(p):
+        return str(p)
+    if p >= 0.01:
+        return f"{p:.1%}"
+    return "0" if p <= 0 else f"{p:.1e}"
+
+
+def minus_log10(p: float) -> str:
+    """``−log10 p`` with one decimal: 7.0 means one in ten million; larger is more suspect."""
+    return f"{-math.log10(max(p, 1e-300)):.1f}" if p < 1 else "0.0"
+
+
+_SCORE_NOTE = (
+    "<p><b>Reading the scores.</b> <i>P(given)</i> is the audit's posterior probability that the "
+    "given label is right, after every round; a suspect is flagged when another label is more "
+    "probable. The posteriors of strong suspects are tiny, so they are written as powers of ten "
+    "(<code>3.2e-07</code> = 0.00000032) and as <i>−log<sub>10</sub> P</i>: 7.0 means one chance "
+    "in ten million that the given label is right; each step of 1 is ten times more suspect. "
+    "<code>scores.csv</code> keeps the exact values.</p>"
+)
 
 
 def audit_html(result: AuditResult, suspects: pl.DataFrame, *, title: str, top: int = 30) -> str:
@@ -52,12 +77,19 @@ def audit_html(result: AuditResult, suspects: pl.DataFrame, *, title: str, top: 
         "<h2>Most common corrections</h2>",
         _table([[m, c] for m, c in moves.most_common(10)], ["given → suggested", "count"]),
         f"<h2>Top {top} suspects</h2>",
+        _SCORE_NOTE,
         _table(
             [
-                [r["text"][:200], r["given"], r["suggested"], f"{r['score']:.3f}"]
+                [
+                    r["text"][:200],
+                    r["given"],
+                    r["suggested"],
+                    readable_probability(r["score"]),
+                    minus_log10(r["score"]),
+                ]
                 for r in suspects.head(top).iter_rows(named=True)
             ],
-            ["text", "given", "suggested", "score"],
+            ["text", "given", "suggested", "P(given)", "−log10 P"],
         ),  # fmt: skip
     ]
     return (

@@ -4,7 +4,9 @@ The pieces, each usable alone: :mod:`~byod.textlab.llm` (backends), :mod:`~byod.
 (templates and tasks as YAML), :func:`augment` / :func:`generate` / :func:`pseudolabel` (LLM
 operations, cached to JSONL), :mod:`~byod.textlab.calibrate`, :func:`dedupe`,
 :mod:`~byod.textlab.select` (out-of-domain data), :class:`HyperMatchHead` and
-:func:`fit_hypermatch` (training), :mod:`~byod.textlab.curve` (data-performance curves).
+:func:`fit_hypermatch` (training), :func:`judge_teacher` (whether the LLM may teach),
+:mod:`~byod.textlab.threads` (threads per step), :mod:`~byod.textlab.curve` (data-performance
+curves).
 """
 
 from byod.textlab.augment import GenerationConfig, augment, generate
@@ -15,6 +17,7 @@ from byod.textlab.llm import open_llm
 from byod.textlab.prompts import load_task
 from byod.textlab.pseudolabel import pseudolabel
 from byod.textlab.ssl import HyperMatchHead, SSLConfig
+from byod.textlab.teacher import judge_teacher
 
 __all__ = [
     "GenerationConfig",
@@ -26,6 +29,7 @@ __all__ = [
     "dedupe",
     "fit_hypermatch",
     "generate",
+    "judge_teacher",
     "load_task",
     "open_llm",
     "pseudolabel",

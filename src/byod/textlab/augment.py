@@ -2,10 +2,13 @@
 
 ``augment``: each new item comes from a k-shot prompt of real examples (class-balanced: the
 example classes are drawn uniformly, so rare classes get as many prompts as common ones); the LM
-writes a text and a label. The written label only *validates* the item: a label outside the set
-(or none, or an empty text, or a copy of a prompt example) is retried with a new sample and
-dropped after ``max_retries``, and every drop is counted by reason. The item's **soft label** is
-read from the LM's label-word probabilities after the new text, under the same examples.
+writes a text. Its label is **constrained to the label set**: whatever the LM writes after the
+text's label marker is cut off, and the label position is filled by scoring every full label
+string after the new text, under the same examples (``lm_label``: the most probable one; the
+**soft label** is that distribution, calibrated). Parsing the free-text label instead dropped
+25-75 % of the requested items as "label outside the set" with small LMs. An empty text or a copy
+of a prompt example is retried with a new sample and dropped after ``max_retries``; every drop is
+counted by reason, so requested = kept + dropped.
 
 ``generate``: the same loop from the label names alone: a prompt asks for a text of a given label.
 
@@ -20,8 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
-from tqdm.auto import tqdm
 
+from byod.progress import Progress
 from byod.textlab.calibrate import calibrate, content_free_prior, label_log_probs, require_scoring
 from byod.textlab.dedupe import fold_text
 from byod.textlab.jsonl_cache import JsonlCache, item_key
@@ -98,7 +101,8 @@ def augment(
 
     Returns:
         ``(frame, stats)``: frame columns ``text, label, confidence, prob_<label>..., lm_label,
-        source`` (``lm_label`` is the label the LM wrote); stats count drops by reason.
+        source`` (``lm_label``: the most probable label string after the text, before
+        calibration); stats count drops by reason.
     """
     require_scoring(llm)
     pool = _by_label(texts, labels, task)
@@ -106,7 +110,8 @@ def augment(
     for i in range(n):
         examples = _balanced_examples(pool, config.k, np.random.default_rng([seed, i]))
         prompt = task.generation_prompt(examples)
-        key = item_key("augment", llm.fingerprint, prompt, seed, i, config.temperature)
+        # "augment-2": labels are scored, not parsed; older cached drops must not come back.
+        key = item_key("augment-2", llm.fingerprint, prompt, seed, i, config.temperature)
         items.append(_Item(i, prompt, examples, None, key))
     return _run(llm, task, items, config, seed, cache, progress, source="augment")
 
@@ -183,9 +188,8 @@ def _run(
         else:
             records[item.index] = hit
             stats.from_cache += 1
-    bar = tqdm(
-        total=len(items), initial=stats.from_cache, desc=source, unit="item", disable=not progress
-    )
+    bar = Progress(len(items), f"{source} (LLM generation)", "item", initial=stats.from_cache,
+                   enabled=progress)  # fmt: skip
     queue = pending
     while queue:  # chunks: an interruption loses at most one chunk of generations
         chunk, queue = queue[: config.batch_size], queue[config.batch_size :]
@@ -214,15 +218,13 @@ def _run(
 def _validate(
     task: TaskSpec, item: _Item, out: str, config: GenerationConfig
 ) -> tuple[str, str | None, str | None]:
-    """``(text, lm_label, reason)``; ``reason`` is None for a usable item.
+    """``(text, label, reason)``; ``reason`` is None for a usable item.
 
-    ``lm_label`` is the label the LM wrote (augment) or the one the prompt asked for (generate).
+    The text is what the LM wrote before its label marker; a label it wrote is cut off either
+    way. ``label`` is the one the prompt asked for (generate) or ``None`` (augment: scored later).
     """
-    text, label = task.parse_item(out)
-    if item.target is not None:  # generate: a label the LM appends anyway is cut off
-        label = item.target
-    elif label is None:
-        return text, None, "label outside the set"
+    text, _ = task.parse_item(out)
+    label = item.target
     if len(text) < config.min_chars:
         return text, label, "empty or too short"
     if any(fold_text(text) == fold_text(t) for t, _ in item.examples):
@@ -244,9 +246,12 @@ def _finish(
     record = {"key": item.key, "index": item.index, "text": text, "attempts": item.attempt + 1}
     if reason is not None:
         return record | {"status": "dropped", "reason": reason}
-    p = label_distribution(label_log_probs(llm, task, item.examples, text, cache=cache))
+    raw = label_distribution(label_log_probs(llm, task, item.examples, text, cache=cache))
+    # The label position constrained to the set: the most probable full label string.
+    lm_label = lm_label if lm_label is not None else task.labels[int(raw.argmax())]
+    p = raw
     if config.calibrated:
-        p = calibrate(p, content_free_prior(llm, task, item.examples, cache=cache))
+        p = calibrate(raw, content_free_prior(llm, task, item.examples, cache=cache))
     return record | {"status": "kept", "probs": p.tolist(), "lm_label": lm_label}
 
 
@@ -287,8 +292,8 @@ def paraphrase(
     cache = cache if cache is not None else JsonlCache(None)
     keys = [item_key("paraphrase", llm.fingerprint, task.paraphrase_prompt(t), seed) for t in texts]
     todo = [i for i, k in enumerate(keys) if k not in cache]
-    bar = tqdm(total=len(texts), initial=len(texts) - len(todo), desc="paraphrase", unit="text",
-               disable=not progress)  # fmt: skip
+    bar = Progress(len(texts), "paraphrase (LLM generation)", "text",
+                   initial=len(texts) - len(todo), enabled=progress)  # fmt: skip
     for start in range(0, len(todo), config.batch_size):
         chunk = todo[start : start + config.batch_size]
         outs = llm.generate([task.paraphrase_prompt(texts[i]) for i in chunk],

@@ -20,9 +20,9 @@ matplotlib.use("Agg")  # headless
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
 
 from byod.io import write_text  # noqa: E402
+from byod.progress import Progress  # noqa: E402
 from byod.report.figures import png_bytes  # noqa: E402
 from byod.report.page import Figure, Section, page_html, page_markdown  # noqa: E402
 from byod.report.tables import Table  # noqa: E402
@@ -70,7 +70,7 @@ def run_curve(
     truth = np.asarray(test_labels)
     rows = []
     total = len(methods) * len(budgets) * len(seeds)
-    bar = tqdm(total=total, desc="curve", unit="fit", disable=not progress)
+    bar = Progress(total, "curve", "fit", enabled=progress)
     for per_class in budgets:
         for seed in seeds:
             idx = sample_per_class(pool_labels, per_class, seed)

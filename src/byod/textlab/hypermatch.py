@@ -5,10 +5,11 @@ new examples from k-shot prompts of them (soft labels, validated, deduplicated a
 ones); let it read soft labels for the unlabelled texts (zero-shot and calibrated by default, so
 one pass serves every seed and every point of a data curve); make strong views of the unlabelled
 texts (token dropout); train :class:`~byod.textlab.ssl.HyperMatchHead`. First, a teacher check:
-the LLM labels the labelled texts it was not shown, and is used only when it beats the labels
-alone (cross-validated logistic regression on them). Without a usable LLM the head trains on the
-labels; FixMatch on the unlabelled texts alone is opt-in (``consistency_without_llm``): on
-frozen features it lowered accuracy on every benchmark set.
+the LLM labels the labelled texts it was not shown, and is used only when it beats chance, the
+majority rate and the labels alone (cross-validated logistic regression on them) by a binomial
+test, and stays informative after its temperature (:mod:`byod.textlab.teacher`). Without a
+usable LLM the head trains on the labels; FixMatch on the unlabelled texts alone is opt-in
+(``consistency_without_llm``): on frozen features it lowered accuracy on every benchmark set.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from byod.encoders.backbone import TextBackbone
 from byod.encoders.cache import EmbeddingCache, encode_unique
+from byod.progress import ProgressBackbone
 from byod.textlab.augment import GenerationConfig, augment, paraphrase
 from byod.textlab.calibrate import apply_temperature, fit_temperature
 from byod.textlab.dedupe import dedupe
@@ -29,6 +31,7 @@ from byod.textlab.llm.base import LLM
 from byod.textlab.prompts import TaskSpec
 from byod.textlab.pseudolabel import prob_columns, pseudolabel
 from byod.textlab.ssl import HyperMatchHead, SSLConfig, token_dropout
+from byod.textlab.teacher import judge_teacher
 
 __all__ = [
     "HyperMatchConfig",
@@ -54,8 +57,10 @@ class HyperMatchConfig:
             (one generation per text: slow on CPU, off by default).
         dropout_rate: share of words a strong view drops.
         teacher_check: let the LLM label the labelled texts it was not shown; use it only when
-            it beats the labels alone (cross-validated logistic regression), with a temperature
-            fitted on them (a weak teacher flattened, a timid one sharpened).
+            it beats chance and the labels alone (binomial test) and stays informative under the
+            temperature fitted on them (a weak teacher flattened, a timid one sharpened).
+        teacher_alpha: significance level of the teacher's binomial test (with 16 binary
+            labelled texts, 0.05 asks for 12 correct, 0.2 for 11).
         consistency_without_llm: FixMatch on unlabelled texts even with no (usable) LLM. Off:
             on frozen features it lowered accuracy on both benchmark sets.
         dedupe_threshold: cosine at which a generated text duplicates another.
@@ -71,6 +76,7 @@ class HyperMatchConfig:
     paraphrase_view: bool = False
     dropout_rate: float = 0.2
     teacher_check: bool = True
+    teacher_alpha: float = 0.05
     consistency_without_llm: bool = False
     dedupe_threshold: float = 0.95
     generation: GenerationConfig = GenerationConfig()
@@ -129,12 +135,14 @@ def fit_hypermatch(
         progress: show progress bars.
     """
     info: dict[str, Any] = {"n_labelled": len(texts), "n_unlabelled": len(unlabelled)}
+    backbone = ProgressBackbone(backbone, f"embedding ({backbone.name})", enabled=progress)
     x = encode_texts(texts, backbone, vector_cache)
     rng = np.random.default_rng(seed)
     shown = few_shot_examples(texts, labels, config.pseudolabel_shots, rng)
     temperature = 1.0
     if llm is not None and config.teacher_check:
-        teacher = _check_teacher(x, texts, labels, shown, task, llm, llm_cache)
+        teacher = _check_teacher(x, texts, labels, shown, task, llm, llm_cache, progress,
+                                 alpha=config.teacher_alpha)  # fmt: skip
         info["teacher"] = teacher
         temperature = teacher["temperature"]
         if not teacher["used"]:
@@ -152,7 +160,9 @@ def fit_hypermatch(
             p_llm = apply_temperature(frame.select(prob_columns(task)).to_numpy(), temperature)
             fit_args["p_llm"] = p_llm
             info["pseudolabel_confident_share"] = float((p_llm.max(axis=1) >= 0.9).mean())
-    head = HyperMatchHead(config.ssl, seed=seed).fit(x, np.asarray(labels), **fit_args)
+    head = HyperMatchHead(config.ssl, seed=seed, progress=progress).fit(
+        x, np.asarray(labels), **fit_args
+    )
     info["consistency_mask_rate"] = getattr(head, "mask_rate_", None)
     return HyperMatchResult(head, info)
 
@@ -193,29 +203,28 @@ def _check_teacher(
     task: TaskSpec,
     llm: LLM,
     llm_cache: JsonlCache | None,
+    progress: bool = False,
+    *,
+    alpha: float = 0.05,
 ) -> dict[str, Any]:
-    """Is the LLM a better labeller than the few labels themselves?
+    """Is the LLM a better labeller than chance and the few labels themselves?
 
-    The LLM labels the labelled texts it was not shown; its accuracy is compared with the
-    cross-validated accuracy of a logistic regression on the same labelled vectors (the student
-    alone). A temperature for its soft labels is fitted on the same texts (a weak teacher is
-    flattened, a timid one sharpened).
+    The LLM labels the labelled texts it was not shown; a temperature for its soft labels is
+    fitted on them (a weak teacher is flattened, a timid one sharpened), and
+    :func:`~byod.textlab.teacher.judge_teacher` decides: it must beat chance, the majority rate
+    and cross-validated logistic regression on the labelled vectors by a binomial test, and stay
+    informative after the temperature.
     """
     seen = {t for t, _ in shown}
     held = [i for i, t in enumerate(texts) if t not in seen]
     frame = pseudolabel(llm, task, [texts[i] for i in held], examples=shown, cache=llm_cache,
-                        progress=False)  # fmt: skip
-    probs = frame.select(prob_columns(task)).to_numpy()
-    truth = np.asarray([task.labels.index(labels[i]) for i in held])
-    teacher_acc = float((probs.argmax(axis=1) == truth).mean()) if len(held) else 0.0
-    student_acc = _cv_accuracy(x, np.asarray(labels))
-    used = len(held) >= 2 and (student_acc is None or teacher_acc > student_acc)
-    return {
-        "accuracy_on_labelled": teacher_acc,
-        "student_cv_accuracy": student_acc,
-        "temperature": fit_temperature(probs, truth) if len(held) >= 2 else 1.0,
-        "used": bool(used),
-    }
+                        progress=progress)  # fmt: skip
+    probs = frame.select(prob_columns(task)).to_numpy().reshape(len(held), len(task.labels))
+    truth = np.asarray([task.labels.index(labels[i]) for i in held], dtype=int)
+    temperature = fit_temperature(probs, truth) if len(held) >= 2 else 1.0
+    baseline = _cv_accuracy(x, np.asarray(labels))
+    return judge_teacher(probs, truth, baseline_accuracy=baseline, temperature=temperature,
+                         alpha=alpha)  # fmt: skip
 
 
 def _cv_accuracy(x: np.ndarray, y: np.ndarray) -> float | None:

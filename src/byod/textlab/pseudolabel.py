@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
-from tqdm.auto import tqdm
 
+from byod.progress import track
 from byod.textlab.calibrate import calibrate, content_free_prior, label_log_probs, require_scoring
 from byod.textlab.jsonl_cache import JsonlCache
 from byod.textlab.llm.base import LLM, label_distribution
@@ -68,7 +68,7 @@ def pseudolabel(
     require_scoring(llm)
     prior = content_free_prior(llm, task, examples, cache=cache) if calibrated else None
     rows = []
-    for text in tqdm(texts, desc="pseudo-label", unit="text", disable=not progress):
+    for text in track(texts, "pseudo-label (LLM scoring)", "text", enabled=progress):
         p = label_distribution(label_log_probs(llm, task, examples, text, cache=cache))
         rows.append(calibrate(p, prior) if prior is not None else p)
     probs = np.asarray(rows).reshape(len(texts), len(task.labels))

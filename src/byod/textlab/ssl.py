@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from byod.progress import Progress
+
 __all__ = ["SSLConfig", "HyperMatchHead", "Standardize", "token_dropout", "make_head"]
 
 
@@ -69,11 +71,15 @@ class HyperMatchHead:
     Args:
         config: training settings.
         seed: initialisation seed.
+        progress: report the training steps (see :mod:`byod.progress`).
     """
 
-    def __init__(self, config: SSLConfig = SSLConfig(), seed: int = 0) -> None:
+    def __init__(
+        self, config: SSLConfig = SSLConfig(), seed: int = 0, progress: bool = False
+    ) -> None:
         self.config = config
         self.seed = seed
+        self.progress = progress
 
     def fit(
         self,
@@ -115,6 +121,7 @@ class HyperMatchHead:
         batch = _Batch.build(x, y_idx, x_aug, p_aug, x_weak, x_strong, p_llm, len(self.classes_))
         rng = np.random.default_rng(self.seed)
         self.history_: list[dict[str, float]] = []
+        bar = Progress(self.config.steps, "train head", "step", enabled=self.progress)
         for step in range(self.config.steps):
             losses = self._losses(batch, step, rng)
             total = sum(losses.values())
@@ -122,6 +129,8 @@ class HyperMatchHead:
             total.backward()
             opt.step()
             self.history_.append({k: float(v.detach()) for k, v in losses.items()})
+            bar.update(1)
+        bar.close()
         self.head_.eval()
         return self
 

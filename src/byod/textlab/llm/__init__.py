@@ -20,6 +20,7 @@ def open_llm(
     backend: str = "transformers",
     model: str | None = None,
     api_key: str | None = None,
+    threads: int | None = None,
 ) -> LLM:
     """Open an LLM.
 
@@ -31,6 +32,8 @@ def open_llm(
             (the optional ``llama-cpp-python`` extra; much faster generation on CPU).
         model: the model id at an HTTP endpoint.
         api_key: the endpoint's key (the CLI reads it from an environment variable).
+        threads: CPU threads of a local model (``None``: the runtime's default; see
+            :mod:`byod.textlab.threads`).
     """
     if backend not in BACKENDS:
         raise ByodError(f"unknown LLM backend {backend!r}; choose one of {BACKENDS}")
@@ -55,9 +58,9 @@ def open_llm(
 
         if path.is_dir():
             raise ByodError(f"{path}: the llama-cpp backend needs a .gguf file, not a folder")
-        return LlamaCppLM(path, name=spec)
+        return LlamaCppLM(path, name=spec, n_threads=threads)
     from byod.textlab.llm.hf import TransformersLM
 
     if path.is_dir():
-        return TransformersLM.from_folder(path)
-    return TransformersLM.from_gguf(path, cache_dir, name=spec)
+        return TransformersLM.from_folder(path, threads=threads)
+    return TransformersLM.from_gguf(path, cache_dir, name=spec, threads=threads)

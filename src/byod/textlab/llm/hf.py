@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ import torch
 
 from byod.assets.manifest import sha256_file
 from byod.errors import ByodError
+from byod.textlab.threads import torch_threads
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -39,6 +41,8 @@ class TransformersLM:
         name: display name.
         fingerprint: identifies the weights (JSONL caches key their entries by it).
         batch_size: prompts generated together (left-padded).
+        threads: torch threads while generating or scoring (``None``: leave torch's setting;
+            see :mod:`byod.textlab.threads` for why the CLI gives the LLM fewer than the cores).
     """
 
     can_score = True
@@ -51,8 +55,10 @@ class TransformersLM:
         name: str,
         fingerprint: str,
         batch_size: int = 8,
+        threads: int | None = None,
     ) -> None:
         self.model = model.eval()
+        self.threads = threads
         self.tokenizer = tokenizer
         self.name = name
         self.fingerprint = fingerprint
@@ -62,6 +68,7 @@ class TransformersLM:
         self._ctx_ids: list[int] = []
         self._ctx_cache: object | None = None
         self._ctx_logits: torch.Tensor | None = None
+        self._cache_arg = _cache_argument(model)
         self.tokens_evaluated = 0  # context + continuation tokens run through the model (tests)
 
     @classmethod
@@ -97,9 +104,10 @@ class TransformersLM:
     ) -> list[str]:
         """Sample one continuation per prompt, cut before ``stop``; batches are left-padded."""
         out: list[str] = []
-        for start in range(0, len(prompts), self.batch_size):
-            chunk = list(prompts[start : start + self.batch_size])
-            out += self._generate_batch(chunk, max_new_tokens, temperature, stop, seed + start)
+        with torch_threads(self.threads):
+            for start in range(0, len(prompts), self.batch_size):
+                chunk = list(prompts[start : start + self.batch_size])
+                out += self._generate_batch(chunk, max_new_tokens, temperature, stop, seed + start)
         return out
 
     def _generate_batch(
@@ -139,7 +147,7 @@ class TransformersLM:
         cont_ids = [self.tokenizer(c, add_special_tokens=False)["input_ids"] for c in continuations]
         if any(len(c) == 0 for c in cont_ids):
             raise ValueError(f"empty continuation among {list(continuations)!r}")
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(self.threads):
             last_logits = self._advance_context(self._context_ids(context))
             return self._score_continuations(last_logits, cont_ids)
 
@@ -164,10 +172,10 @@ class TransformersLM:
         new = torch.tensor([ids[keep:]])
         mask = torch.ones(1, len(ids), dtype=torch.long)
         out = self.model(
-            input_ids=new, attention_mask=mask, past_key_values=self._ctx_cache, use_cache=True
+            input_ids=new, attention_mask=mask, use_cache=True, **{self._cache_arg: self._ctx_cache}
         )
         self.tokens_evaluated += len(ids) - keep
-        self._ctx_ids, self._ctx_cache = ids, out.past_key_values
+        self._ctx_ids, self._ctx_cache = ids, _returned_cache(out)
         return out.logits[0, -1]
 
     def _score_continuations(
@@ -183,7 +191,7 @@ class TransformersLM:
         cache = copy.deepcopy(self._ctx_cache)
         cache.batch_repeat_interleave(n)
         logits = self.model(
-            input_ids=tokens, attention_mask=mask, past_key_values=cache, use_cache=True
+            input_ids=tokens, attention_mask=mask, use_cache=True, **{self._cache_arg: cache}
         ).logits
         self.tokens_evaluated += int(sum(len(c) for c in cont_ids))
         # Position t predicts token t + 1; the context's last logits predict token 0.
@@ -206,6 +214,22 @@ class _StopText:
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **_: object) -> torch.Tensor:
         texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_len :])
         return torch.tensor([self.stop in t for t in texts], device=input_ids.device)
+
+
+def _cache_argument(model: PreTrainedModel) -> str:
+    """The name of ``forward``'s key/value cache argument in this transformers release.
+
+    transformers 5.2x renamed ``past_key_values`` to ``cache`` (the old name warns on every call
+    and goes in 5.40); older releases only know ``past_key_values``.
+    """
+    params = inspect.signature(model.forward).parameters  # follows the deprecation wrapper
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _returned_cache(out: object) -> object:
+    """The cache a forward pass returned, under either name."""
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values  # type: ignore[attr-defined]
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
