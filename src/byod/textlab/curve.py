@@ -13,19 +13,15 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import polars as pl
+from matplotlib.figure import Figure as PlotFigure
 
-matplotlib.use("Agg")  # headless
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-
-from byod.io import write_text  # noqa: E402
-from byod.progress import Progress  # noqa: E402
-from byod.report.figures import png_bytes  # noqa: E402
-from byod.report.page import Figure, Section, page_html, page_markdown  # noqa: E402
-from byod.report.tables import Table  # noqa: E402
+from byod.io import write_text
+from byod.progress import Progress
+from byod.report.figures import png_bytes
+from byod.report.page import Figure, Section, page_html, page_markdown
+from byod.report.tables import Table
 
 __all__ = [
     "Method",
@@ -122,7 +118,8 @@ def labels_needed(per_class: Sequence[int], mean_acc: Sequence[float], target: f
 
 def curve_figure(summary: pl.DataFrame, *, target: float | None = None, title: str = "") -> bytes:
     """Mean accuracy ± std against labels per class (log2 axis), one line per method."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    fig = PlotFigure(figsize=(7.5, 4.4))  # no pyplot: off-screen, no global backend switch
+    ax = fig.subplots()
     for name in summary["method"].unique(maintain_order=True).to_list():
         part = summary.filter(pl.col("method") == name).sort("per_class")
         x = part["per_class"].to_numpy()
