@@ -176,9 +176,7 @@ def _value_rejects(src: SourceConfig, raw: RawTable, bad: pl.DataFrame) -> pl.Da
     """Rejects for rows whose values could not be mapped, plus the reader's rejects."""
     if bad.is_empty():
         return raw.rejects
-    raw_json = bad.select(
-        pl.struct([pl.col(c).cast(pl.String) for c in raw.columns]).struct.json_encode()
-    ).to_series()
+    raw_json = raw_values_json(bad, raw.columns)
     details = [
         _detail(reason, column, row, src)
         for reason, column, row in zip(
@@ -200,6 +198,41 @@ def _value_rejects(src: SourceConfig, raw: RawTable, bad: pl.DataFrame) -> pl.Da
         schema=REJECT_SCHEMA,
     )
     return pl.concat([raw.rejects, rejects]).sort("row")
+
+
+# Types polars casts to String itself; anything else (lists, structs, binary, durations) is
+# rendered in Python, the way the JSON Lines reader renders nested values.
+_CASTABLE = (pl.String, pl.Boolean, pl.Date, pl.Datetime, pl.Time, pl.Categorical, pl.Null)
+
+
+def raw_values_json(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+    """Each row's raw values as one compact JSON object of strings (the rejects' ``raw``).
+
+    Args:
+        frame: rows holding ``columns`` with the types they were read with (any, for Parquet).
+        columns: the file's columns, in file order.
+
+    Returns:
+        ``(frame.height,)`` String series; nested values appear as compact JSON text.
+
+    """
+    as_text = [
+        frame[c].cast(pl.String)
+        if frame.schema[c].is_numeric() or isinstance(frame.schema[c], _CASTABLE)
+        else pl.Series(c, [_value_text(v) for v in frame[c].to_list()], pl.String)
+        for c in columns
+    ]
+    return pl.DataFrame(as_text).select(pl.struct(columns).struct.json_encode()).to_series()
+
+
+def _value_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_value_text)
+    return str(value)
 
 
 def _detail(reason: str, column: str, row: dict, src: SourceConfig) -> str:

@@ -9,7 +9,7 @@ list of event texts (hierarchical encoders) and as one joined text (flat encoder
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import UTC, datetime
 
 import polars as pl
 
@@ -58,7 +58,8 @@ class SerializeConfig:
             raise ConfigError(
                 f"time_prefix must be one of {list(_TIME_PREFIX)}, got {self.time_prefix!r}"
             )
-        if self.start and self.end and self.start >= self.end:
+        # Naive bounds mean UTC (as in the window filter), so compare both as aware times.
+        if self.start and self.end and _as_utc(self.start) >= _as_utc(self.end):
             raise ConfigError(f"start ({self.start}) must be before end ({self.end})")
 
 
@@ -101,6 +102,10 @@ def _window(lf: pl.LazyFrame, config: SerializeConfig) -> pl.LazyFrame:
     if config.end is not None:
         lf = lf.filter(pl.col("timestamp") < _utc(config.end))
     return lf
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _utc(value: datetime) -> pl.Expr:
