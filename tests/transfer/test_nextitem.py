@@ -107,3 +107,34 @@ def test_previous_items_follow_the_target_order():
     assert _previous_items(task, test).tolist() == [index["p"], index["n"]]
     valid = task.role("valid").reverse()  # any row order is kept
     assert _previous_items(task, valid).tolist() == [index["m"], index["y"]]
+
+
+def test_ties_are_broken_by_seq_identically_in_both_paths():
+    """data.splits and the next-item protocol share one cutoff rule and one leave-one-out."""
+    from byod.data.schema import EVENT_SCHEMA
+    from byod.data.splits import events_before, leave_one_out
+
+    rng = np.random.default_rng(7)
+    n = 600
+    users = rng.integers(0, 40, n)
+    events = pl.DataFrame(
+        {"user_id": [f"u{u}" for u in users],
+         "timestamp": [T0 + timedelta(seconds=int(s)) for s in rng.integers(0, 4, n)],  # ties
+         "service": ["s"] * n, "text": [f"t{i}" for i in range(n)],
+         "item_id": [f"i{i}" for i in range(n)], "seq": rng.permutation(n).astype(np.int64)},
+        schema=EVENT_SCHEMA,
+    )  # fmt: skip
+    inter = events.select("user_id", "item_id", item_text="text", timestamp="timestamp", seq="seq")
+    task = next_item_task(inter, n_negatives=0)
+    split = leave_one_out(events)
+    for role, frame in (("test", split.test), ("valid", split.valid)):
+        assert (
+            task.role(role)
+            .select("user_id", "seq")
+            .equals(frame.sort("user_id").select("user_id", "seq"))
+        )
+    assert events_before_targets is events_before
+    valid_cut = task.role("valid").select("user_id", "timestamp", "seq")
+    assert events_before_targets(events, valid_cut).equals(split.history)
+    test_cut = task.test.select("user_id", "timestamp", "seq")
+    assert events_before_targets(events, test_cut).equals(split.history_for(events, "test"))

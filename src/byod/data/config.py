@@ -8,7 +8,7 @@ silently changes what is ingested. Example::
         service: shopping            # a constant, or service_column: <column>
         user_column: uid
         time_column: ts
-        time_format: epoch_s         # epoch_s | epoch_ms | iso8601 | a strftime pattern
+        time_format: epoch_s         # epoch_s | epoch_ms | iso8601 | a strftime pattern | ordinal
         timezone: Asia/Seoul         # applied to naive timestamps; stored as UTC
         text: "{title} | {category} | {price} KRW"
         item_column: item_id         # optional
@@ -33,7 +33,8 @@ from byod.errors import ConfigError
 __all__ = ["SourceConfig", "IngestConfig", "load_ingest_config", "FORMATS", "TIME_FORMATS"]
 
 FORMATS = ("csv", "tsv", "parquet", "jsonl")
-TIME_FORMATS = ("epoch_s", "epoch_ms", "iso8601")  # or any strftime pattern containing '%'
+# Or any strftime pattern containing '%'. `ordinal`: the time column holds integer steps.
+TIME_FORMATS = ("epoch_s", "epoch_ms", "iso8601", "ordinal")
 _SUFFIX_FORMATS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -57,7 +58,8 @@ class SourceConfig:
         text: template over the row's columns, ``"{title} | {price} KRW"``; ``{{`` for a brace.
         service: constant service name for every row (or use ``service_column``).
         service_column: column holding the service name, when one file mixes services.
-        time_format: ``epoch_s``, ``epoch_ms``, ``iso8601`` or a strftime pattern.
+        time_format: ``epoch_s``, ``epoch_ms``, ``iso8601``, a strftime pattern, or ``ordinal``
+            (the time column holds each event's integer step: order only, no clock time).
         timezone: IANA zone applied to naive timestamps; everything is stored as UTC.
         item_column: optional column holding the item id.
         extra_columns: columns copied as-is into the events table (as strings).
@@ -99,6 +101,11 @@ class SourceConfig:
                 f"set `format` to one of {list(FORMATS)}"
             )
         return fmt
+
+    @property
+    def ordinal(self) -> bool:
+        """Whether the time column holds integer steps (an order-only log)."""
+        return self.time_format == "ordinal"
 
     @property
     def template_fields(self) -> tuple[str, ...]:
@@ -243,6 +250,15 @@ def _check_source(src: SourceConfig, where: str) -> None:
         )
     if src.time_format not in TIME_FORMATS:
         _check_strftime(src.time_format, f"{where}.time_format")
+    if src.ordinal and src.timezone != "UTC":
+        raise ConfigError(
+            f"{where}.timezone: time_format ordinal holds steps, not times; remove `timezone`"
+        )
+    if "step" in src.extra_columns:
+        raise ConfigError(
+            f"{where}.extra_columns: 'step' is the events table's column for ordinal steps; "
+            "it cannot be copied as an extra column"
+        )
     try:
         zoneinfo.ZoneInfo(src.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
@@ -268,6 +284,11 @@ def ingest_config_from_dict(raw: Any, base: Path, where: str = "config") -> Inge
     if not isinstance(raw["sources"], list):
         raise ConfigError(f"{where}.sources: expected a list of sources")
     sources = tuple(_source(s, base, f"{where}.sources[{i}]") for i, s in enumerate(raw["sources"]))
+    if len({s.ordinal for s in sources}) > 1:
+        raise ConfigError(
+            f"{where}.sources: some sources are ordinal (steps) and some timed; steps and times "
+            "cannot be ordered together, so use time_format ordinal for all sources or for none"
+        )
     drop = raw.get("drop_duplicates", True)
     if not isinstance(drop, bool):
         raise ConfigError(f"{where}.drop_duplicates: expected true or false, got {drop!r}")

@@ -17,9 +17,9 @@ import polars as pl
 
 from byod.data.config import IngestConfig, SourceConfig
 from byod.data.readers import REJECT_SCHEMA, ROW, RawTable, read_source
-from byod.data.schema import EVENT_SCHEMA, validate
+from byod.data.schema import EVENT_SCHEMA, ORDINAL_COLUMN, is_ordinal, validate
 from byod.data.template import all_fields_blank, normalize_whitespace, render
-from byod.data.timeparse import VALID_YEARS, parse_time
+from byod.data.timeparse import MAX_STEP, VALID_YEARS, parse_step, parse_time, step_time
 from byod.errors import ConfigError
 from byod.io import write_csv, write_json, write_parquet
 
@@ -28,6 +28,7 @@ __all__ = ["IngestResult", "ingest", "ingest_sources"]
 _REASON = "__reason"
 _COLUMN = "__column"
 _SOURCE = "__source"
+_STEP = "__step"
 
 
 @dataclasses.dataclass
@@ -110,13 +111,19 @@ def _map_source(
     src: SourceConfig, raw: RawTable, seq_offset: int
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     frame = _check_columns(src, raw)
-    ts = parse_time(
-        pl.col(src.time_column),
-        frame.schema[src.time_column],
-        src.time_format,
-        src.timezone,
-        name=src.time_column,
-    )
+    time_dtype = frame.schema[src.time_column]
+    steps: list[pl.Expr] = []
+    if src.ordinal:
+        # A private name: the raw column (often called `step` too) stays as read, for the rejects.
+        frame = frame.with_columns(
+            parse_step(pl.col(src.time_column), time_dtype, name=src.time_column).alias(_STEP)
+        )
+        steps = [pl.col(_STEP).alias(ORDINAL_COLUMN)]
+        ts = step_time(pl.col(_STEP))
+    else:
+        ts = parse_time(
+            pl.col(src.time_column), time_dtype, src.time_format, src.timezone, name=src.time_column
+        )
     service = (
         pl.lit(src.service, pl.String)
         if src.service
@@ -140,7 +147,7 @@ def _map_source(
     mapped = mapped.with_columns(*_reject_reason(src))
     good = mapped.filter(pl.col(_REASON).is_null())
     extras = [pl.col(c).cast(pl.String) for c in src.extra_columns if c not in EVENT_SCHEMA]
-    events = good.select([pl.col(c) for c in EVENT_SCHEMA] + extras + [pl.col(ROW)])
+    events = good.select([pl.col(c) for c in EVENT_SCHEMA] + steps + extras + [pl.col(ROW)])
     bad = mapped.filter(pl.col(_REASON).is_not_null())
     return events, _value_rejects(src, raw, bad)
 
@@ -236,6 +243,11 @@ def _value_text(value: Any) -> str | None:
 
 
 def _detail(reason: str, column: str, row: dict, src: SourceConfig) -> str:
+    if reason == "bad_timestamp" and src.ordinal:
+        return (
+            f"column {column!r}: {row.get(column)!r} is not an ordinal step "
+            f"(a whole number from 0 to {MAX_STEP:,})"
+        )
     if reason == "bad_timestamp":
         value = row.get(column)
         lo, hi = VALID_YEARS
@@ -290,9 +302,9 @@ def _summary(
         s["rejected"] = rejected.get(s["source"], 0)
         s["duplicates"] = duplicates.get(s["source"], 0)
     read = sum(s["read"] for s in per_source)
-    span = events.select(
-        pl.col("timestamp").min().alias("lo"), pl.col("timestamp").max().alias("hi")
-    )
+    ordinal = is_ordinal(events)
+    order = ORDINAL_COLUMN if ordinal else "timestamp"
+    span = events.select(pl.col(order).min().alias("lo"), pl.col(order).max().alias("hi"))
     services = (
         events.group_by("service")
         .agg(pl.len().alias("events"), pl.col("user_id").n_unique().alias("users"))
@@ -309,8 +321,11 @@ def _summary(
             r["service"]: {"events": r["events"], "users": r["users"]}
             for r in services.iter_rows(named=True)
         },
-        "first_timestamp": span["lo"][0],
-        "last_timestamp": span["hi"][0],
+        # Ordinal logs have no clock: their span is in steps, and no made-up dates are shown.
+        "order": "ordinal" if ordinal else "time",
+        "first_timestamp": None if ordinal else span["lo"][0],
+        "last_timestamp": None if ordinal else span["hi"][0],
+        **({"first_step": span["lo"][0], "last_step": span["hi"][0]} if ordinal else {}),
         "sources": per_source,
     }
     if summary["read"] != summary["accepted"] + summary["rejected"] + summary["duplicates"]:

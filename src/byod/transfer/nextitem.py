@@ -1,10 +1,12 @@
 """Next-item protocol: leave-one-out by time, sampled and full ranking, user segments.
 
-Interactions are ordered per user by ``(timestamp, seq)`` (``seq`` is the row in the original
-input: MovieLens ties a lot, so the timestamp alone does not say which of two same-second events
-came last). The last interaction is the test target, the one before it the validation target,
-and the ``n_train`` before those are extra training targets. Features for a target may only use
-events ordered before it (:func:`events_before_targets`).
+The split is the one of :mod:`byod.data.splits`: interactions are ordered per user by
+``(timestamp, seq)`` (``seq`` is the row in the original input: MovieLens ties a lot, so the
+timestamp alone does not say which of two same-second events came last). The last interaction is
+the test target, the one before it the validation target, and the ``n_train`` before those are
+extra training targets (:func:`~byod.data.splits.leave_one_out_roles`). Features for a target may
+only use events ordered before it (:func:`events_before_targets`, the same cutoff rule as
+:func:`~byod.data.splits.events_before`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from byod.data.schema import validate
+from byod.data.splits import events_before, leave_one_out_roles
 from byod.errors import ByodError
 from byod.transfer.metrics import ranking_metrics, truth_ranks
 
@@ -27,7 +30,8 @@ __all__ = [
 ]
 
 RECOMMEND_COLUMNS = ["source", "protocol", "segment", "metric", "value", "n_users"]
-_ORDER = ["user_id", "timestamp", "seq"]
+# Events strictly before each user's target by (timestamp, seq): the data layer's one cutoff rule.
+events_before_targets = events_before
 
 
 @dataclasses.dataclass
@@ -114,22 +118,9 @@ def next_item_task(
 
 
 def _ordered(interactions: pl.DataFrame, items: pl.DataFrame, n_train: int) -> pl.DataFrame:
-    from_end = pl.int_range(pl.len(), 0, -1).over("user_id") - 1  # 0 = last
-    n = pl.len().over("user_id")
-    role = (
-        pl.when((n >= 3) & (from_end == 0))
-        .then(pl.lit("test"))
-        .when((n >= 3) & (from_end == 1))
-        .then(pl.lit("valid"))
-        .when((n >= 3) & (from_end >= 2) & (from_end < 2 + n_train) & (from_end < n - 1))
-        .then(pl.format("train-{}", from_end - 1))
-        .otherwise(pl.lit("history"))
-    )
-    return (
-        interactions.select("user_id", "item_id", "timestamp", "seq")
-        .sort(_ORDER)
-        .join(items.select("item_id", "index"), on="item_id", how="left")
-        .with_columns(position=pl.int_range(pl.len()).over("user_id"), role=role)
+    rows = interactions.select("user_id", "item_id", "timestamp", "seq")
+    return leave_one_out_roles(rows, n_train=n_train).join(
+        items.select("item_id", "index"), on="item_id", how="left", maintain_order="left"
     )
 
 
@@ -154,26 +145,6 @@ def _sample_negatives(seen: np.ndarray, n: int, seed: int) -> np.ndarray:
 def _segments(n_before: np.ndarray) -> np.ndarray:
     low, high = np.quantile(n_before, [0.25, 0.75])
     return np.where(n_before <= low, "cold", np.where(n_before >= high, "heavy", "middle"))
-
-
-def events_before_targets(events: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
-    """Events ordered strictly before each user's target by ``(timestamp, seq)``.
-
-    Args:
-        events: an events table (``seq`` from the same input as the interactions' ``seq``).
-        targets: ``user_id, timestamp, seq``, one row per user.
-
-    """
-    cut = targets.select("user_id", _ts="timestamp", _seq="seq")
-    return (
-        events.join(cut, on="user_id", how="inner")
-        .filter(
-            (pl.col("timestamp") < pl.col("_ts"))
-            | ((pl.col("timestamp") == pl.col("_ts")) & (pl.col("seq") < pl.col("_seq")))
-        )
-        .drop("_ts", "_seq")
-        .sort(_ORDER)
-    )
 
 
 def evaluate_scores(task: NextItemTask, scores: np.ndarray, source: str) -> pl.DataFrame:
