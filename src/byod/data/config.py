@@ -270,8 +270,20 @@ def _check_source(src: SourceConfig, where: str) -> None:
     src.file_format  # noqa: B018
 
 
-def ingest_config_from_dict(raw: Any, base: Path, where: str = "config") -> IngestConfig:
-    """Build an :class:`IngestConfig` from parsed YAML; relative paths resolve against ``base``."""
+def ingest_config_from_dict(
+    raw: Any, base: Path, where: str = "config", *, data_dir: Path | None = None
+) -> IngestConfig:
+    """Build an :class:`IngestConfig` from parsed YAML.
+
+    Args:
+        raw: the parsed YAML.
+        base: the folder relative output paths (and source paths, unless ``data_dir``) resolve
+            against.
+        where: the config's name in error messages.
+        data_dir: the folder relative source paths resolve against (data kept apart from the
+            config, such as a shared data folder).
+
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping with `sources`, `output`, `rejects`")
     _check_keys(raw, IngestConfig, where)
@@ -283,7 +295,10 @@ def ingest_config_from_dict(raw: Any, base: Path, where: str = "config") -> Inge
             raise ConfigError(f"{where}.{key}: expected a file path string, got {raw[key]!r}")
     if not isinstance(raw["sources"], list):
         raise ConfigError(f"{where}.sources: expected a list of sources")
-    sources = tuple(_source(s, base, f"{where}.sources[{i}]") for i, s in enumerate(raw["sources"]))
+    src_base = data_dir if data_dir is not None else base
+    sources = tuple(
+        _source(s, src_base, f"{where}.sources[{i}]") for i, s in enumerate(raw["sources"])
+    )
     if len({s.ordinal for s in sources}) > 1:
         raise ConfigError(
             f"{where}.sources: some sources are ordinal (steps) and some timed; steps and times "
@@ -302,18 +317,28 @@ def ingest_config_from_dict(raw: Any, base: Path, where: str = "config") -> Inge
     )
 
 
-def load_ingest_config(path: str | Path) -> IngestConfig:
+def load_ingest_config(
+    path: str | Path, *, data_dir: str | Path | None = None, out_dir: str | Path | None = None
+) -> IngestConfig:
     """Read and validate an ingestion YAML file.
 
+    Relative paths resolve against the config's folder, or against ``data_dir`` (sources) and
+    ``out_dir`` (outputs) when given, so one config can read data kept elsewhere and write where
+    the caller wants.
+
     Raises:
-        ConfigError: missing file, invalid YAML, unknown keys, bad values.
+        ConfigError: missing file, invalid YAML, unknown keys, bad values, a missing ``data_dir``.
 
     """
     path = Path(path)
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise ConfigError(f"data folder {data_dir} not found (it holds the config's source files)")
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-    return ingest_config_from_dict(raw, path.parent.resolve(), where=path.name)
+    base = Path(out_dir).resolve() if out_dir is not None else path.parent.resolve()
+    data = Path(data_dir).resolve() if data_dir is not None else path.parent.resolve()
+    return ingest_config_from_dict(raw, base, where=path.name, data_dir=data)
