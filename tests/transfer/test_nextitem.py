@@ -138,3 +138,26 @@ def test_ties_are_broken_by_seq_identically_in_both_paths():
     assert events_before_targets(events, valid_cut).equals(split.history)
     test_cut = task.test.select("user_id", "timestamp", "seq")
     assert events_before_targets(events, test_cut).equals(split.history_for(events, "test"))
+
+
+def test_subset_evaluates_some_users_with_the_whole_history():
+    task = next_item_task(many_items(), n_negatives=100, seed=1)
+    users = task.test_users[1:4]
+    sub = task.subset(list(reversed(users)))
+    assert sub.test_users == users and sub.test["user_id"].to_list() == users
+    rows = [task.test_users.index(u) for u in users]
+    np.testing.assert_array_equal(sub.negatives, task.negatives[rows])
+    np.testing.assert_array_equal(popularity(sub), popularity(task)[rows])  # same history
+    np.testing.assert_array_equal(cooccurrence(sub), cooccurrence(task)[rows])
+    full = evaluate_scores(task, popularity(task), "p")
+    part = evaluate_scores(sub, popularity(sub), "p")
+    assert set(part["n_users"]) <= {1, 2, 3} and full["n_users"].max() == len(task.test_users)
+
+
+def test_previous_items_of_the_task_match_the_target_order():
+    rows = [("a", "x", 0, 1), ("a", "y", 1, 2), ("a", "p", 2, 3), ("a", "q", 3, 4),
+            ("b", "m", 0, 5), ("b", "n", 0, 6), ("b", "o", 1, 7)]  # fmt: skip
+    task = next_item_task(interactions(rows), n_negatives=0)
+    index = dict(zip(task.items["item_id"], task.items["index"], strict=True))
+    assert task.previous_items(task.test).tolist() == [index["p"], index["n"]]
+    assert task.previous_items(task.role("valid").reverse()).tolist() == [index["m"], index["y"]]

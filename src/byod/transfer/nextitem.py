@@ -72,6 +72,48 @@ class NextItemTask:
         """Interactions before every user's validation target (what baselines may count)."""
         return self.ordered.filter(~pl.col("role").is_in(["test", "valid"]))
 
+    def subset(self, users: list[str] | pl.Series) -> NextItemTask:
+        """The same protocol evaluated on some test users only (a held-out user split).
+
+        Everything per test user (targets, negatives, seen items, segments) is kept for those
+        users, in this task's order; ``items`` and ``ordered`` stay whole, so baselines still count
+        every user's history and segments keep their population-wide thresholds.
+
+        Raises:
+            ByodError: none of ``users`` has a test target.
+
+        """
+        wanted = set(users)
+        keep = np.array([u in wanted for u in self.test_users], dtype=bool)
+        if not keep.any():
+            raise ByodError("none of the given users has a next-item test target")
+        kept = [u for u, k in zip(self.test_users, keep, strict=True) if k]
+        return dataclasses.replace(
+            self,
+            targets=self.targets.filter(pl.col("user_id").is_in(kept)),
+            test_users=kept,
+            negatives=self.negatives[keep],
+            seen_before_test=self.seen_before_test[keep],
+            segment=self.segment[keep],
+        )
+
+    def previous_items(self, targets: pl.DataFrame) -> np.ndarray:
+        """Item index of each target's preceding interaction ``(n_targets,)``, in row order.
+
+        Args:
+            targets: rows of :attr:`targets` (``user_id``, ``position``); each must follow one.
+
+        """
+        prev = (
+            targets.select("user_id", position=pl.col("position") - 1)
+            .with_row_index("_row")
+            .join(self.ordered.select("user_id", "position", "index"), on=["user_id", "position"])
+            .sort("_row")
+        )
+        if prev.height != targets.height:
+            raise ByodError("every next-item target needs an interaction before it")
+        return prev["index"].to_numpy()
+
 
 def next_item_task(
     interactions: pl.DataFrame, *, n_train: int = 4, n_negatives: int = 100, seed: int = 0
