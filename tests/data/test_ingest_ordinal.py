@@ -117,3 +117,18 @@ def test_splits_on_ordinal_events(two_services, run_ingest) -> None:
         time_cut(events, datetime(1970, 1, 3))
     with pytest.raises(ByodError, match="timed: cut at a datetime"):
         time_cut(events.drop("step"), 2)
+
+
+def test_data_dir_in_the_yaml_and_from_the_caller(tmp_path, write_config) -> None:
+    data, other, out = tmp_path / "data", tmp_path / "other", tmp_path / "out"
+    data.mkdir(), other.mkdir()
+    (data / "a.csv").write_text("uid,ts,title\nu1,1,x\n")
+    (other / "a.csv").write_text("uid,ts,title\nu1,1,x\nu2,2,y\n")
+    cfg = write_config({"path": "a.csv", "time_format": "ordinal"}, data_dir="data")
+    assert load_ingest_config(cfg).sources[0].path == data / "a.csv"
+    moved = load_ingest_config(cfg, data_dir=other, out_dir=out)
+    assert moved.sources[0].path == other / "a.csv" and moved.data_dir == other
+    assert moved.output == out / "out" / "events.parquet"
+    assert ingest(moved).summary["read"] == 2 and moved.output.is_file()
+    with pytest.raises(ConfigError, match="data folder .*missing not found"):
+        load_ingest_config(write_config({"path": "a.csv"}, data_dir="missing"))

@@ -132,6 +132,8 @@ class IngestConfig:
         rejects: the CSV of rejected rows (source, row, reason, column, detail, raw).
         summary: the JSON summary (default: ``<output>.summary.json``).
         drop_duplicates: drop events identical in user, time, service, text and item.
+        data_dir: the folder relative source paths were resolved against (YAML: relative to
+            the config file; a caller's ``data_dir`` wins), when the data lives apart.
 
     """
 
@@ -140,6 +142,7 @@ class IngestConfig:
     rejects: Path
     summary: Path | None = None
     drop_duplicates: bool = True
+    data_dir: Path | None = None
 
     @property
     def summary_path(self) -> Path:
@@ -271,17 +274,22 @@ def _check_source(src: SourceConfig, where: str) -> None:
 
 
 def ingest_config_from_dict(
-    raw: Any, base: Path, where: str = "config", *, data_dir: Path | None = None
+    raw: Any,
+    base: Path,
+    where: str = "config",
+    *,
+    data_dir: Path | None = None,
+    out_dir: Path | None = None,
 ) -> IngestConfig:
     """Build an :class:`IngestConfig` from parsed YAML.
 
     Args:
         raw: the parsed YAML.
-        base: the folder relative output paths (and source paths, unless ``data_dir``) resolve
-            against.
+        base: the config's folder: relative paths resolve against it unless overridden.
         where: the config's name in error messages.
-        data_dir: the folder relative source paths resolve against (data kept apart from the
-            config, such as a shared data folder).
+        data_dir: the folder relative source paths resolve against, instead of the YAML's
+            ``data_dir`` or ``base`` (data kept apart from the config, such as a shared folder).
+        out_dir: the folder relative ``output`` / ``rejects`` / ``summary`` resolve against.
 
     """
     if not isinstance(raw, dict):
@@ -295,7 +303,19 @@ def ingest_config_from_dict(
             raise ConfigError(f"{where}.{key}: expected a file path string, got {raw[key]!r}")
     if not isinstance(raw["sources"], list):
         raise ConfigError(f"{where}.sources: expected a list of sources")
+    if raw.get("data_dir") is not None and not isinstance(raw["data_dir"], str):
+        raise ConfigError(
+            f"{where}.data_dir: expected a folder path string, got {raw['data_dir']!r}"
+        )
+    if data_dir is None and raw.get("data_dir"):
+        data_dir = (base / raw["data_dir"]).resolve()
+    if data_dir is not None and not data_dir.is_dir():
+        raise ConfigError(
+            f"{where}: data folder {data_dir} not found (it holds the source files); "
+            "fix `data_dir` or pass the folder that holds them"
+        )
     src_base = data_dir if data_dir is not None else base
+    out = out_dir if out_dir is not None else base
     sources = tuple(
         _source(s, src_base, f"{where}.sources[{i}]") for i, s in enumerate(raw["sources"])
     )
@@ -310,10 +330,11 @@ def ingest_config_from_dict(
     summary = raw.get("summary")
     return IngestConfig(
         sources=sources,
-        output=(base / raw["output"]).resolve(),
-        rejects=(base / raw["rejects"]).resolve(),
-        summary=(base / summary).resolve() if summary else None,
+        output=(out / raw["output"]).resolve(),
+        rejects=(out / raw["rejects"]).resolve(),
+        summary=(out / summary).resolve() if summary else None,
         drop_duplicates=drop,
+        data_dir=data_dir,
     )
 
 
@@ -322,23 +343,26 @@ def load_ingest_config(
 ) -> IngestConfig:
     """Read and validate an ingestion YAML file.
 
-    Relative paths resolve against the config's folder, or against ``data_dir`` (sources) and
-    ``out_dir`` (outputs) when given, so one config can read data kept elsewhere and write where
-    the caller wants.
+    Relative paths resolve against the config's folder; source paths against the YAML's
+    ``data_dir`` (itself relative to the config) or the ``data_dir`` passed here, outputs against
+    ``out_dir`` when given. So one config can read data kept elsewhere and write where the caller
+    wants.
 
     Raises:
-        ConfigError: missing file, invalid YAML, unknown keys, bad values, a missing ``data_dir``.
+        ConfigError: missing file, invalid YAML, unknown keys, bad values, a missing data folder.
 
     """
     path = Path(path)
-    if data_dir is not None and not Path(data_dir).is_dir():
-        raise ConfigError(f"data folder {data_dir} not found (it holds the config's source files)")
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-    base = Path(out_dir).resolve() if out_dir is not None else path.parent.resolve()
-    data = Path(data_dir).resolve() if data_dir is not None else path.parent.resolve()
-    return ingest_config_from_dict(raw, base, where=path.name, data_dir=data)
+    return ingest_config_from_dict(
+        raw,
+        path.parent.resolve(),
+        where=path.name,
+        data_dir=Path(data_dir).resolve() if data_dir is not None else None,
+        out_dir=Path(out_dir).resolve() if out_dir is not None else None,
+    )
