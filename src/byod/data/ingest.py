@@ -183,7 +183,7 @@ def _value_rejects(src: SourceConfig, raw: RawTable, bad: pl.DataFrame) -> pl.Da
     """Rejects for rows whose values could not be mapped, plus the reader's rejects."""
     if bad.is_empty():
         return raw.rejects
-    raw_json = raw_values_json(bad, raw.columns)
+    raw_json = _raw_values_json(bad, raw.columns)
     details = [
         _detail(reason, column, row, src)
         for reason, column, row in zip(
@@ -212,7 +212,7 @@ def _value_rejects(src: SourceConfig, raw: RawTable, bad: pl.DataFrame) -> pl.Da
 _CASTABLE = (pl.String, pl.Boolean, pl.Date, pl.Datetime, pl.Time, pl.Categorical, pl.Null)
 
 
-def raw_values_json(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+def _raw_values_json(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
     """Each row's raw values as one compact JSON object of strings (the rejects' ``raw``).
 
     Args:

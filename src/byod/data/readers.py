@@ -202,10 +202,8 @@ def _careful_read(
 
 def _latin1_to_bytes(col: pa.Array) -> pa.Array:
     """Undo the latin-1 read: values hold the UTF-8 encoding of each original byte."""
-    if pc.all(pc.binary_length(col) == pc.utf8_length(col.cast(pa.string()))).as_py() in (
-        True,
-        None,
-    ):
+    one_byte_chars = pc.equal(pc.binary_length(col), pc.utf8_length(col.cast(pa.string())))
+    if pc.all(one_byte_chars).as_py() is not False:
         return col  # ASCII only (or empty): the bytes are the original bytes
     return pa.array(
         [None if v is None else v.decode("utf-8").encode("latin-1") for v in col.to_pylist()],
