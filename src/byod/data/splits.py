@@ -171,12 +171,12 @@ def time_cut(
     events = validate(events, "events")
     ordinal = is_ordinal(events)
     if ordinal != isinstance(cut, int):
-        kind = (
+        want = (
             "ordinal (steps, no clock time): cut at a step, an integer"
             if ordinal
-            else ("timed: cut at a datetime")
+            else "timed: cut at a datetime"
         )
-        raise ByodError(f"cannot cut at {cut!r}: these events are {kind}")
+        raise ByodError(f"cannot cut at {cut!r}: these events are {want}")
     cut_lit = _cut_literal(cut)
     history = events.filter(pl.col("timestamp") < cut_lit).sort(EVENT_ORDER)
     future = events.filter(pl.col("timestamp") >= cut_lit)
