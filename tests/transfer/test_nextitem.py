@@ -161,3 +161,16 @@ def test_previous_items_of_the_task_match_the_target_order():
     index = dict(zip(task.items["item_id"], task.items["index"], strict=True))
     assert task.previous_items(task.test).tolist() == [index["p"], index["n"]]
     assert task.previous_items(task.role("valid").reverse()).tolist() == [index["m"], index["y"]]
+
+
+def test_a_repeated_item_as_the_test_target_is_still_ranked():
+    # u buys x again as its last item: x was seen before the test, yet it is the truth.
+    rows = [("u", "x", 0, 1), ("u", "y", 1, 2), ("u", "z", 2, 3), ("u", "x", 3, 4),
+            ("v", "y", 0, 5), ("v", "z", 1, 6), ("v", "w", 2, 7)]  # fmt: skip
+    task = next_item_task(interactions(rows), n_negatives=0)
+    index = dict(zip(task.items["item_id"], task.items["index"], strict=True))
+    scores = np.zeros((2, task.items.height), dtype=np.float32)
+    scores[task.test_users.index("u"), index["x"]] = 1.0
+    scores[task.test_users.index("v"), index["w"]] = 1.0
+    full = evaluate_scores(task, scores, "s").filter(pl.col("protocol") == "full")
+    assert full.filter((pl.col("segment") == "all") & (pl.col("metric") == "mrr"))["value"][0] == 1

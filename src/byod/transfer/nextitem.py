@@ -45,7 +45,8 @@ class NextItemTask:
         targets: the target rows of ``ordered`` (one per user and role).
         test_users: user ids of the test targets, in the row order of every score matrix.
         negatives: ``(n_test_users, n_negatives)`` item indices never touched by that user.
-        seen_before_test: ``(n_test_users, n_items)`` bool, items the user had before the test.
+        seen_before_test: ``(n_test_users, n_items)`` bool, items the user had before the test
+            (removed from the full ranking, except the truth itself: repeats are ranked).
         segment: ``(n_test_users,)`` ``cold`` / ``heavy`` / ``middle`` by events before the test.
 
     """
@@ -207,7 +208,11 @@ def evaluate_scores(task: NextItemTask, scores: np.ndarray, source: str) -> pl.D
     truth = task.test["index"].to_numpy()
     sampled = np.concatenate([truth[:, None], task.negatives], axis=1)
     sampled_scores = np.take_along_axis(scores, sampled, axis=1)
-    full = np.where(task.seen_before_test, -np.inf, scores).astype(np.float64)
+    # Items seen before the test leave the full ranking, except the truth itself: a user may
+    # come back to an item (repeat purchases), and that target must still be ranked.
+    seen = task.seen_before_test.copy()
+    seen[np.arange(n_users), truth] = False
+    full = np.where(seen, -np.inf, scores).astype(np.float64)
     protocols = {
         "sampled-100": truth_ranks(sampled_scores, np.zeros(n_users, dtype=np.int64)),
         "full": truth_ranks(full, truth),
