@@ -231,13 +231,12 @@ def main() -> None:
     cache = EmbeddingCache(args.cache / "text-vectors", backbone.fingerprint, backbone.dim)
     encoder = baseline_encoder("zero-shot", events.select("service").unique(), backbone)
     encoder.cache = cache
-    frames = [
-        run_service(events, svc, users, encoder, backbone, cache, args.seeds, print)
-        for svc in args.services
-    ]
-    results = pl.concat(frames)
-    write_parquet(results, args.out / "two_service.parquet")
-    print_tables(summarize(results))
+    frames = []
+    for svc in args.services:  # each service's table as soon as it is done
+        frames.append(run_service(events, svc, users, encoder, backbone, cache, args.seeds, print))
+        results = pl.concat(frames)
+        write_parquet(results, args.out / "two_service.parquet")
+        print_tables(summarize(frames[-1]))
     print(f"\ntotal {time.perf_counter() - t0:.0f} s; rows in {args.out / 'two_service.parquet'}")
 
 
