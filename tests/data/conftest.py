@@ -42,6 +42,12 @@ def assert_counts_add_up(summary: dict) -> None:
 
 
 @pytest.fixture
+def counts_add_up():
+    """The summary check of :func:`assert_counts_add_up`, for tests that call ingest directly."""
+    return assert_counts_add_up
+
+
+@pytest.fixture
 def run_ingest():
     """Load a config, ingest it, check the counts; return (result, rejects CSV as a frame)."""
     import polars as pl

@@ -177,12 +177,6 @@ def test_header_only_file_gives_an_empty_events_table(tmp_path, write_config, ru
     assert result.summary["read"] == 0
 
 
-@pytest.mark.xfail(
-    reason="BUG: readers._arrow_csv: a ragged row that also holds invalid UTF-8 makes the "
-    "invalid-row handler fail (pyarrow decodes InvalidRow.text), so the whole file is refused "
-    "with InputFileError 'cannot be parsed as delimited text' instead of one ragged_row reject",
-    strict=True,
-)
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_ragged_row_with_undecodable_bytes_is_one_reject(
     tmp_path, write_config, run_ingest
@@ -193,3 +187,17 @@ def test_ragged_row_with_undecodable_bytes_is_one_reject(
     result, rejects = run_ingest(write_config({"path": "log.csv"}))
     assert rejects.select("row", "reason").rows() == [(3, "ragged_row")]
     assert result.events["user_id"].to_list() == ["u1", "u3"]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_careful_read_keeps_non_ascii_header_and_values(tmp_path, write_config, run_ingest) -> None:
+    # A bad byte sends the file through the careful (latin-1) read: UTF-8 names and values survive.
+    (tmp_path / "kr.csv").write_bytes(
+        "\ufeffuid,ts,제목\nu1,2024-01-01,한국어\n".encode()
+        + b"u2,2024-01-01,\xff\nu3,2024-01-01\xff\n"
+    )
+    result, rejects = run_ingest(write_config({"path": "kr.csv", "text": "{제목}"}))
+    rejects = rejects.sort("row")
+    assert rejects.select("row", "reason").rows() == [(3, "undecodable_bytes"), (4, "ragged_row")]
+    assert result.events["text"].to_list() == ["한국어"]
+    assert rejects["raw"][1] == "u3,2024-01-01\\xff"

@@ -73,7 +73,7 @@ CASES = {
     ),
     "bad_time_format": (
         {"time_format": "sometimes"}, {}, {"s.csv": GOOD}, ConfigError,
-        ["time_format: 'sometimes' is not one of ['epoch_s', 'epoch_ms', 'iso8601']"],
+        ["time_format: 'sometimes' is not one of ['epoch_s', 'epoch_ms', 'iso8601', 'ordinal']"],
     ),
     "service_and_service_column": (
         {"service": "x", "service_column": "title"}, {}, {"s.csv": GOOD}, ConfigError,

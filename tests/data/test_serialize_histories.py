@@ -218,11 +218,12 @@ def test_not_an_events_table(events) -> None:
         serialize(events.with_columns(text=pl.lit(None, pl.String)))
 
 
-@pytest.mark.xfail(
-    reason="BUG: SerializeConfig.__post_init__ compares start >= end directly, so a naive start "
-    "(documented as UTC) with an aware end raises TypeError instead of being accepted/compared",
-    strict=True,
-)
 def test_naive_start_with_aware_end() -> None:
     cfg = SerializeConfig(start=datetime(2024, 1, 1), end=datetime(2024, 1, 2, tzinfo=UTC))
     assert cfg.start < cfg.end.replace(tzinfo=None)
+    # A naive bound is UTC: 09:00 UTC is after 09:00 in Seoul (00:00 UTC), so this is empty.
+    with pytest.raises(ConfigError, match="must be before end"):
+        SerializeConfig(
+            start=datetime(2024, 1, 1, 9),
+            end=datetime(2024, 1, 1, 9, tzinfo=ZoneInfo("Asia/Seoul")),
+        )

@@ -1,4 +1,4 @@
-"""No history ever holds an event at or after its split point (property test with many ties)."""
+"""No history ever holds its split point or anything after it by (timestamp, seq) (many ties)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -32,6 +32,15 @@ def events() -> pl.DataFrame:
     )
 
 
+def _ordered_before(history: pl.DataFrame, targets: pl.DataFrame) -> bool:
+    """Every history event comes before its user's target by (timestamp, seq)."""
+    cut = history.join(targets.select("user_id", _t="timestamp", _s="seq"), on="user_id")
+    before = (pl.col("timestamp") < pl.col("_t")) | (
+        (pl.col("timestamp") == pl.col("_t")) & (pl.col("seq") < pl.col("_s"))
+    )
+    return cut.height == history.height and cut.select(before.all()).item()
+
+
 def test_leave_one_out_targets_and_no_leak(events) -> None:
     s = leave_one_out(events)
     ordered = events.sort("user_id", "timestamp", "seq")
@@ -41,12 +50,8 @@ def test_leave_one_out_targets_and_no_leak(events) -> None:
     assert (test["seq"] == test["seq_x"]).all()
     valid = s.valid.join(second, on="user_id", suffix="_x")
     assert (valid["seq"] == valid["seq_x"]).all()
-    cut = s.history.join(s.valid.select("user_id", cutoff="timestamp"), on="user_id")
-    assert (cut["timestamp"] < cut["cutoff"]).all()
-    before_test = s.history_for(events, "test").join(
-        s.test.select("user_id", cutoff="timestamp"), on="user_id"
-    )
-    assert (before_test["timestamp"] < before_test["cutoff"]).all()
+    assert _ordered_before(s.history, s.valid)
+    assert _ordered_before(s.history_for(events, "test"), s.test)
     assert not s.history.join(s.test, on="seq", how="inner").height
     assert not s.history.join(s.valid, on="seq", how="inner").height
 
@@ -66,8 +71,8 @@ def test_service_targets_keep_other_services_in_history(events) -> None:
     s = leave_one_out(events, service="a")
     assert set(s.test["service"]) == {"a"} and set(s.valid["service"]) == {"a"}
     assert set(s.history["service"]) == {"a", "b"}
-    cut = s.history.join(s.valid.select("user_id", cutoff="timestamp"), on="user_id")
-    assert (cut["timestamp"] < cut["cutoff"]).all()
+    eligible = s.history.filter(pl.col("user_id").is_in(s.valid["user_id"].implode()))
+    assert _ordered_before(eligible, s.valid)
 
 
 def test_time_cut_and_horizon(events) -> None:
@@ -87,4 +92,13 @@ def test_time_cut_and_horizon(events) -> None:
 
 def test_events_before_requires_one_cutoff_per_user(events) -> None:
     with pytest.raises(ByodError, match="one row per user_id"):
-        events_before(events, pl.DataFrame({"user_id": ["u1", "u1"], "cutoff": [T0, T0]}))
+        events_before(events, pl.DataFrame({"user_id": ["u1", "u1"], "timestamp": [T0, T0]}))
+
+
+def test_events_before_cuts_by_time_then_seq_or_by_time_alone(make_event_table) -> None:
+    ev = make_event_table([("u", T0, "s", "a", 5), ("u", T0, "s", "b", 7),
+                           ("u", T0 + timedelta(minutes=1), "s", "c", 1)])  # fmt: skip
+    at = pl.DataFrame({"user_id": ["u"], "timestamp": [T0], "seq": [7]})
+    assert events_before(ev, at)["text"].to_list() == ["a"]  # tied in time, earlier in seq
+    assert events_before(ev, at.drop("seq")).height == 0  # a bare time: nothing at that time
+    assert events_before(ev, at.with_columns(seq=None)).height == 0

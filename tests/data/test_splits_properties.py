@@ -1,5 +1,5 @@
-"""Split properties over random events with many timestamp ties: nothing at or after a split point
-ever reaches a history; targets are the last events by (timestamp, seq)."""
+"""Split properties over random events with many timestamp ties: a history holds exactly the events
+ordered before its split point by (timestamp, seq); targets are the last events in that order."""
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -64,29 +64,22 @@ def test_leave_one_out_targets_and_histories(events) -> None:
             continue
         assert test[user]["seq"] == rows[-1]["seq"]  # last by (timestamp, seq)
         assert valid[user]["seq"] == rows[-2]["seq"]  # second last
-        cut = valid[user]["timestamp"]
-        # Exactly the events strictly before the validation time: none at or after it, none lost.
-        assert seqs == [r["seq"] for r in rows if r["timestamp"] < cut]
-        assert all(r["timestamp"] < cut for r in history.get(user, []))
+        # Exactly the events ordered before the validation event: none at or after it, none lost.
+        assert seqs == [r["seq"] for r in rows[:-2]]
     assert split.test.columns == events.columns and split.history.columns == events.columns
     assert split.history.sort("user_id", "timestamp", "seq").equals(split.history)
 
 
 def test_history_for_a_target(events) -> None:
     split = leave_one_out(events)
-    for target, frame in (("test", split.test), ("valid", split.valid)):
-        before = split.history_for(events, target)
-        cut = dict(frame.select("user_id", "timestamp").iter_rows())
-        assert set(before["user_id"]) <= set(cut)
-        assert before.select(
-            (pl.col("timestamp") < pl.col("user_id").replace_strict(cut)).all()
-        ).item()
-        expected = events.filter(
-            pl.col("user_id").is_in(list(cut))
-            & (pl.col("timestamp") < pl.col("user_id").replace_strict(cut, default=None))
-        )
-        assert sorted(before["seq"]) == sorted(expected["seq"])
-    # The test history never holds the test event or anything tied with it.
+    per_user = _by_user(events)
+    for target, frame, keep in (("test", split.test, -1), ("valid", split.valid, -2)):
+        before = _by_user(split.history_for(events, target))
+        assert set(before) <= set(frame["user_id"])
+        for user in frame["user_id"]:
+            expected = [r["seq"] for r in per_user[user][:keep]]
+            assert [r["seq"] for r in before.get(user, [])] == expected
+    # The test history never holds the test event, even when others share its timestamp.
     test_seqs = set(split.test["seq"])
     assert not test_seqs & set(split.history_for(events, "test")["seq"])
 
@@ -101,10 +94,14 @@ def test_service_picks_targets_from_one_service(events) -> None:
         assert row["seq"] == search[row["user_id"]][-1]["seq"]
     for row in split.valid.iter_rows(named=True):
         assert row["seq"] == search[row["user_id"]][-2]["seq"]
-    # The history keeps other services' earlier events (cross-service), cut at the valid time.
-    cut = dict(split.valid.select("user_id", "timestamp").iter_rows())
+    # The history keeps other services' earlier events (cross-service), cut at the valid event.
+    cut = {r["user_id"]: (r["timestamp"], r["seq"]) for r in split.valid.iter_rows(named=True)}
     hist = split.history.filter(pl.col("user_id").is_in(list(cut)))
-    assert hist.select((pl.col("timestamp") < pl.col("user_id").replace_strict(cut)).all()).item()
+    assert all((r["timestamp"], r["seq"]) < cut[r["user_id"]] for r in hist.iter_rows(named=True))
+    every = events.filter(pl.col("user_id").is_in(list(cut)))
+    expected = [r["seq"] for r in every.iter_rows(named=True)
+                if (r["timestamp"], r["seq"]) < cut[r["user_id"]]]  # fmt: skip
+    assert sorted(hist["seq"]) == sorted(expected)
     assert set(hist["service"]) == {"shop", "search", "news"}
     # Users without enough search events keep every event.
     others = events.filter(~pl.col("user_id").is_in(list(eligible)))
@@ -128,8 +125,9 @@ def test_all_tied_user(make_event_table) -> None:
     split = leave_one_out(ev)
     assert split.test["text"].to_list() == ["t0"]  # largest seq
     assert split.valid["text"].to_list() == ["t1"]
-    assert split.history.height == 0  # every other event shares the split time
-    assert split.history_for(ev, "test").height == 0
+    # Every event shares the split time: seq alone orders them (t3, t2 | t1 valid | t0 test).
+    assert split.history["text"].to_list() == ["t3", "t2"]
+    assert split.history_for(ev, "test")["text"].to_list() == ["t3", "t2", "t1"]
 
 
 @pytest.mark.parametrize("horizon", [None, timedelta(minutes=3)])

@@ -107,3 +107,70 @@ def test_previous_items_follow_the_target_order():
     assert _previous_items(task, test).tolist() == [index["p"], index["n"]]
     valid = task.role("valid").reverse()  # any row order is kept
     assert _previous_items(task, valid).tolist() == [index["m"], index["y"]]
+
+
+def test_ties_are_broken_by_seq_identically_in_both_paths():
+    """data.splits and the next-item protocol share one cutoff rule and one leave-one-out."""
+    from byod.data.schema import EVENT_SCHEMA
+    from byod.data.splits import events_before, leave_one_out
+
+    rng = np.random.default_rng(7)
+    n = 600
+    users = rng.integers(0, 40, n)
+    events = pl.DataFrame(
+        {"user_id": [f"u{u}" for u in users],
+         "timestamp": [T0 + timedelta(seconds=int(s)) for s in rng.integers(0, 4, n)],  # ties
+         "service": ["s"] * n, "text": [f"t{i}" for i in range(n)],
+         "item_id": [f"i{i}" for i in range(n)], "seq": rng.permutation(n).astype(np.int64)},
+        schema=EVENT_SCHEMA,
+    )  # fmt: skip
+    inter = events.select("user_id", "item_id", item_text="text", timestamp="timestamp", seq="seq")
+    task = next_item_task(inter, n_negatives=0)
+    split = leave_one_out(events)
+    for role, frame in (("test", split.test), ("valid", split.valid)):
+        assert (
+            task.role(role)
+            .select("user_id", "seq")
+            .equals(frame.sort("user_id").select("user_id", "seq"))
+        )
+    assert events_before_targets is events_before
+    valid_cut = task.role("valid").select("user_id", "timestamp", "seq")
+    assert events_before_targets(events, valid_cut).equals(split.history)
+    test_cut = task.test.select("user_id", "timestamp", "seq")
+    assert events_before_targets(events, test_cut).equals(split.history_for(events, "test"))
+
+
+def test_subset_evaluates_some_users_with_the_whole_history():
+    task = next_item_task(many_items(), n_negatives=100, seed=1)
+    users = task.test_users[1:4]
+    sub = task.subset(list(reversed(users)))
+    assert sub.test_users == users and sub.test["user_id"].to_list() == users
+    rows = [task.test_users.index(u) for u in users]
+    np.testing.assert_array_equal(sub.negatives, task.negatives[rows])
+    np.testing.assert_array_equal(popularity(sub), popularity(task)[rows])  # same history
+    np.testing.assert_array_equal(cooccurrence(sub), cooccurrence(task)[rows])
+    full = evaluate_scores(task, popularity(task), "p")
+    part = evaluate_scores(sub, popularity(sub), "p")
+    assert set(part["n_users"]) <= {1, 2, 3} and full["n_users"].max() == len(task.test_users)
+
+
+def test_previous_items_of_the_task_match_the_target_order():
+    rows = [("a", "x", 0, 1), ("a", "y", 1, 2), ("a", "p", 2, 3), ("a", "q", 3, 4),
+            ("b", "m", 0, 5), ("b", "n", 0, 6), ("b", "o", 1, 7)]  # fmt: skip
+    task = next_item_task(interactions(rows), n_negatives=0)
+    index = dict(zip(task.items["item_id"], task.items["index"], strict=True))
+    assert task.previous_items(task.test).tolist() == [index["p"], index["n"]]
+    assert task.previous_items(task.role("valid").reverse()).tolist() == [index["m"], index["y"]]
+
+
+def test_a_repeated_item_as_the_test_target_is_still_ranked():
+    # u buys x again as its last item: x was seen before the test, yet it is the truth.
+    rows = [("u", "x", 0, 1), ("u", "y", 1, 2), ("u", "z", 2, 3), ("u", "x", 3, 4),
+            ("v", "y", 0, 5), ("v", "z", 1, 6), ("v", "w", 2, 7)]  # fmt: skip
+    task = next_item_task(interactions(rows), n_negatives=0)
+    index = dict(zip(task.items["item_id"], task.items["index"], strict=True))
+    scores = np.zeros((2, task.items.height), dtype=np.float32)
+    scores[task.test_users.index("u"), index["x"]] = 1.0
+    scores[task.test_users.index("v"), index["w"]] = 1.0
+    full = evaluate_scores(task, scores, "s").filter(pl.col("protocol") == "full")
+    assert full.filter((pl.col("segment") == "all") & (pl.col("metric") == "mrr"))["value"][0] == 1

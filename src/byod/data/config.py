@@ -8,7 +8,7 @@ silently changes what is ingested. Example::
         service: shopping            # a constant, or service_column: <column>
         user_column: uid
         time_column: ts
-        time_format: epoch_s         # epoch_s | epoch_ms | iso8601 | a strftime pattern
+        time_format: epoch_s         # epoch_s | epoch_ms | iso8601 | a strftime pattern | ordinal
         timezone: Asia/Seoul         # applied to naive timestamps; stored as UTC
         text: "{title} | {category} | {price} KRW"
         item_column: item_id         # optional
@@ -33,7 +33,8 @@ from byod.errors import ConfigError
 __all__ = ["SourceConfig", "IngestConfig", "load_ingest_config", "FORMATS", "TIME_FORMATS"]
 
 FORMATS = ("csv", "tsv", "parquet", "jsonl")
-TIME_FORMATS = ("epoch_s", "epoch_ms", "iso8601")  # or any strftime pattern containing '%'
+# Or any strftime pattern containing '%'. `ordinal`: the time column holds integer steps.
+TIME_FORMATS = ("epoch_s", "epoch_ms", "iso8601", "ordinal")
 _SUFFIX_FORMATS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -57,7 +58,8 @@ class SourceConfig:
         text: template over the row's columns, ``"{title} | {price} KRW"``; ``{{`` for a brace.
         service: constant service name for every row (or use ``service_column``).
         service_column: column holding the service name, when one file mixes services.
-        time_format: ``epoch_s``, ``epoch_ms``, ``iso8601`` or a strftime pattern.
+        time_format: ``epoch_s``, ``epoch_ms``, ``iso8601``, a strftime pattern, or ``ordinal``
+            (the time column holds each event's integer step: order only, no clock time).
         timezone: IANA zone applied to naive timestamps; everything is stored as UTC.
         item_column: optional column holding the item id.
         extra_columns: columns copied as-is into the events table (as strings).
@@ -101,6 +103,11 @@ class SourceConfig:
         return fmt
 
     @property
+    def ordinal(self) -> bool:
+        """Whether the time column holds integer steps (an order-only log)."""
+        return self.time_format == "ordinal"
+
+    @property
     def template_fields(self) -> tuple[str, ...]:
         """Column names referenced by the text template, in order of first use."""
         return template_fields(self.text)
@@ -125,6 +132,8 @@ class IngestConfig:
         rejects: the CSV of rejected rows (source, row, reason, column, detail, raw).
         summary: the JSON summary (default: ``<output>.summary.json``).
         drop_duplicates: drop events identical in user, time, service, text and item.
+        data_dir: the folder relative source paths were resolved against (YAML: relative to
+            the config file; a caller's ``data_dir`` wins), when the data lives apart.
 
     """
 
@@ -133,6 +142,7 @@ class IngestConfig:
     rejects: Path
     summary: Path | None = None
     drop_duplicates: bool = True
+    data_dir: Path | None = None
 
     @property
     def summary_path(self) -> Path:
@@ -243,6 +253,15 @@ def _check_source(src: SourceConfig, where: str) -> None:
         )
     if src.time_format not in TIME_FORMATS:
         _check_strftime(src.time_format, f"{where}.time_format")
+    if src.ordinal and src.timezone != "UTC":
+        raise ConfigError(
+            f"{where}.timezone: time_format ordinal holds steps, not times; remove `timezone`"
+        )
+    if "step" in src.extra_columns:
+        raise ConfigError(
+            f"{where}.extra_columns: 'step' is the events table's column for ordinal steps; "
+            "it cannot be copied as an extra column"
+        )
     try:
         zoneinfo.ZoneInfo(src.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
@@ -254,8 +273,25 @@ def _check_source(src: SourceConfig, where: str) -> None:
     src.file_format  # noqa: B018
 
 
-def ingest_config_from_dict(raw: Any, base: Path, where: str = "config") -> IngestConfig:
-    """Build an :class:`IngestConfig` from parsed YAML; relative paths resolve against ``base``."""
+def ingest_config_from_dict(
+    raw: Any,
+    base: Path,
+    where: str = "config",
+    *,
+    data_dir: Path | None = None,
+    out_dir: Path | None = None,
+) -> IngestConfig:
+    """Build an :class:`IngestConfig` from parsed YAML.
+
+    Args:
+        raw: the parsed YAML.
+        base: the config's folder: relative paths resolve against it unless overridden.
+        where: the config's name in error messages.
+        data_dir: the folder relative source paths resolve against, instead of the YAML's
+            ``data_dir`` or ``base`` (data kept apart from the config, such as a shared folder).
+        out_dir: the folder relative ``output`` / ``rejects`` / ``summary`` resolve against.
+
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping with `sources`, `output`, `rejects`")
     _check_keys(raw, IngestConfig, where)
@@ -267,25 +303,53 @@ def ingest_config_from_dict(raw: Any, base: Path, where: str = "config") -> Inge
             raise ConfigError(f"{where}.{key}: expected a file path string, got {raw[key]!r}")
     if not isinstance(raw["sources"], list):
         raise ConfigError(f"{where}.sources: expected a list of sources")
-    sources = tuple(_source(s, base, f"{where}.sources[{i}]") for i, s in enumerate(raw["sources"]))
+    if raw.get("data_dir") is not None and not isinstance(raw["data_dir"], str):
+        raise ConfigError(
+            f"{where}.data_dir: expected a folder path string, got {raw['data_dir']!r}"
+        )
+    if data_dir is None and raw.get("data_dir"):
+        data_dir = (base / raw["data_dir"]).resolve()
+    if data_dir is not None and not data_dir.is_dir():
+        raise ConfigError(
+            f"{where}: data folder {data_dir} not found (it holds the source files); "
+            "fix `data_dir` or pass the folder that holds them"
+        )
+    src_base = data_dir if data_dir is not None else base
+    out = out_dir if out_dir is not None else base
+    sources = tuple(
+        _source(s, src_base, f"{where}.sources[{i}]") for i, s in enumerate(raw["sources"])
+    )
+    if len({s.ordinal for s in sources}) > 1:
+        raise ConfigError(
+            f"{where}.sources: some sources are ordinal (steps) and some timed; steps and times "
+            "cannot be ordered together, so use time_format ordinal for all sources or for none"
+        )
     drop = raw.get("drop_duplicates", True)
     if not isinstance(drop, bool):
         raise ConfigError(f"{where}.drop_duplicates: expected true or false, got {drop!r}")
     summary = raw.get("summary")
     return IngestConfig(
         sources=sources,
-        output=(base / raw["output"]).resolve(),
-        rejects=(base / raw["rejects"]).resolve(),
-        summary=(base / summary).resolve() if summary else None,
+        output=(out / raw["output"]).resolve(),
+        rejects=(out / raw["rejects"]).resolve(),
+        summary=(out / summary).resolve() if summary else None,
         drop_duplicates=drop,
+        data_dir=data_dir,
     )
 
 
-def load_ingest_config(path: str | Path) -> IngestConfig:
+def load_ingest_config(
+    path: str | Path, *, data_dir: str | Path | None = None, out_dir: str | Path | None = None
+) -> IngestConfig:
     """Read and validate an ingestion YAML file.
 
+    Relative paths resolve against the config's folder; source paths against the YAML's
+    ``data_dir`` (itself relative to the config) or the ``data_dir`` passed here, outputs against
+    ``out_dir`` when given. So one config can read data kept elsewhere and write where the caller
+    wants.
+
     Raises:
-        ConfigError: missing file, invalid YAML, unknown keys, bad values.
+        ConfigError: missing file, invalid YAML, unknown keys, bad values, a missing data folder.
 
     """
     path = Path(path)
@@ -295,4 +359,10 @@ def load_ingest_config(path: str | Path) -> IngestConfig:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-    return ingest_config_from_dict(raw, path.parent.resolve(), where=path.name)
+    return ingest_config_from_dict(
+        raw,
+        path.parent.resolve(),
+        where=path.name,
+        data_dir=Path(data_dir).resolve() if data_dir is not None else None,
+        out_dir=Path(out_dir).resolve() if out_dir is not None else None,
+    )

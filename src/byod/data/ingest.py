@@ -17,9 +17,9 @@ import polars as pl
 
 from byod.data.config import IngestConfig, SourceConfig
 from byod.data.readers import REJECT_SCHEMA, ROW, RawTable, read_source
-from byod.data.schema import EVENT_SCHEMA, validate
+from byod.data.schema import EVENT_SCHEMA, ORDINAL_COLUMN, is_ordinal, validate
 from byod.data.template import all_fields_blank, normalize_whitespace, render
-from byod.data.timeparse import VALID_YEARS, parse_time
+from byod.data.timeparse import MAX_STEP, VALID_YEARS, parse_step, parse_time, step_time
 from byod.errors import ConfigError
 from byod.io import write_csv, write_json, write_parquet
 
@@ -28,6 +28,7 @@ __all__ = ["IngestResult", "ingest", "ingest_sources"]
 _REASON = "__reason"
 _COLUMN = "__column"
 _SOURCE = "__source"
+_STEP = "__step"
 
 
 @dataclasses.dataclass
@@ -110,13 +111,19 @@ def _map_source(
     src: SourceConfig, raw: RawTable, seq_offset: int
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     frame = _check_columns(src, raw)
-    ts = parse_time(
-        pl.col(src.time_column),
-        frame.schema[src.time_column],
-        src.time_format,
-        src.timezone,
-        name=src.time_column,
-    )
+    time_dtype = frame.schema[src.time_column]
+    steps: list[pl.Expr] = []
+    if src.ordinal:
+        # A private name: the raw column (often called `step` too) stays as read, for the rejects.
+        frame = frame.with_columns(
+            parse_step(pl.col(src.time_column), time_dtype, name=src.time_column).alias(_STEP)
+        )
+        steps = [pl.col(_STEP).alias(ORDINAL_COLUMN)]
+        ts = step_time(pl.col(_STEP))
+    else:
+        ts = parse_time(
+            pl.col(src.time_column), time_dtype, src.time_format, src.timezone, name=src.time_column
+        )
     service = (
         pl.lit(src.service, pl.String)
         if src.service
@@ -140,7 +147,7 @@ def _map_source(
     mapped = mapped.with_columns(*_reject_reason(src))
     good = mapped.filter(pl.col(_REASON).is_null())
     extras = [pl.col(c).cast(pl.String) for c in src.extra_columns if c not in EVENT_SCHEMA]
-    events = good.select([pl.col(c) for c in EVENT_SCHEMA] + extras + [pl.col(ROW)])
+    events = good.select([pl.col(c) for c in EVENT_SCHEMA] + steps + extras + [pl.col(ROW)])
     bad = mapped.filter(pl.col(_REASON).is_not_null())
     return events, _value_rejects(src, raw, bad)
 
@@ -176,9 +183,7 @@ def _value_rejects(src: SourceConfig, raw: RawTable, bad: pl.DataFrame) -> pl.Da
     """Rejects for rows whose values could not be mapped, plus the reader's rejects."""
     if bad.is_empty():
         return raw.rejects
-    raw_json = bad.select(
-        pl.struct([pl.col(c).cast(pl.String) for c in raw.columns]).struct.json_encode()
-    ).to_series()
+    raw_json = _raw_values_json(bad, raw.columns)
     details = [
         _detail(reason, column, row, src)
         for reason, column, row in zip(
@@ -202,7 +207,47 @@ def _value_rejects(src: SourceConfig, raw: RawTable, bad: pl.DataFrame) -> pl.Da
     return pl.concat([raw.rejects, rejects]).sort("row")
 
 
+# Types polars casts to String itself; anything else (lists, structs, binary, durations) is
+# rendered in Python, the way the JSON Lines reader renders nested values.
+_CASTABLE = (pl.String, pl.Boolean, pl.Date, pl.Datetime, pl.Time, pl.Categorical, pl.Null)
+
+
+def _raw_values_json(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+    """Each row's raw values as one compact JSON object of strings (the rejects' ``raw``).
+
+    Args:
+        frame: rows holding ``columns`` with the types they were read with (any, for Parquet).
+        columns: the file's columns, in file order.
+
+    Returns:
+        ``(frame.height,)`` String series; nested values appear as compact JSON text.
+
+    """
+    as_text = [
+        frame[c].cast(pl.String)
+        if frame.schema[c].is_numeric() or isinstance(frame.schema[c], _CASTABLE)
+        else pl.Series(c, [_value_text(v) for v in frame[c].to_list()], pl.String)
+        for c in columns
+    ]
+    return pl.DataFrame(as_text).select(pl.struct(columns).struct.json_encode()).to_series()
+
+
+def _value_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_value_text)
+    return str(value)
+
+
 def _detail(reason: str, column: str, row: dict, src: SourceConfig) -> str:
+    if reason == "bad_timestamp" and src.ordinal:
+        return (
+            f"column {column!r}: {row.get(column)!r} is not an ordinal step "
+            f"(a whole number from 0 to {MAX_STEP:,})"
+        )
     if reason == "bad_timestamp":
         value = row.get(column)
         lo, hi = VALID_YEARS
@@ -257,9 +302,9 @@ def _summary(
         s["rejected"] = rejected.get(s["source"], 0)
         s["duplicates"] = duplicates.get(s["source"], 0)
     read = sum(s["read"] for s in per_source)
-    span = events.select(
-        pl.col("timestamp").min().alias("lo"), pl.col("timestamp").max().alias("hi")
-    )
+    ordinal = is_ordinal(events)
+    order = ORDINAL_COLUMN if ordinal else "timestamp"
+    span = events.select(pl.col(order).min().alias("lo"), pl.col(order).max().alias("hi"))
     services = (
         events.group_by("service")
         .agg(pl.len().alias("events"), pl.col("user_id").n_unique().alias("users"))
@@ -276,8 +321,11 @@ def _summary(
             r["service"]: {"events": r["events"], "users": r["users"]}
             for r in services.iter_rows(named=True)
         },
-        "first_timestamp": span["lo"][0],
-        "last_timestamp": span["hi"][0],
+        # Ordinal logs have no clock: their span is in steps, and no made-up dates are shown.
+        "order": "ordinal" if ordinal else "time",
+        "first_timestamp": None if ordinal else span["lo"][0],
+        "last_timestamp": None if ordinal else span["hi"][0],
+        **({"first_step": span["lo"][0], "last_step": span["hi"][0]} if ordinal else {}),
         "sources": per_source,
     }
     if summary["read"] != summary["accepted"] + summary["rejected"] + summary["duplicates"]:

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from byod.data.config import SourceConfig
@@ -136,7 +137,7 @@ def _read_delimited(path: Path, delimiter: str, encoding: str) -> RawTable:
     except _Utf8Error:
         table, invalid = None, [None]
     if table is None or any(row is None or row.number is None for row in invalid):
-        table, invalid = _arrow_csv(path, names, delimiter, encoding, pa.binary(), threads=False)
+        table, invalid = _careful_read(path, names, delimiter, encoding)
     n_total = table.num_rows + len(invalid)
     bad_numbers = np.array(sorted(r.number for r in invalid), dtype=np.int64)
     rows = np.setdiff1d(np.arange(2, n_total + 2, dtype=np.int64), bad_numbers, assume_unique=True)
@@ -156,7 +157,58 @@ def _read_delimited(path: Path, delimiter: str, encoding: str) -> RawTable:
 
 
 class _Utf8Error(Exception):
-    """The fast string read met invalid UTF-8."""
+    """The fast string read met invalid UTF-8 (in a value, or in a ragged row's text)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _BadRow:
+    """A ragged row as the careful read reports it (``text`` decoded, bad bytes escaped)."""
+
+    number: int | None
+    expected_columns: int
+    actual_columns: int
+    text: str
+
+
+def _is_utf8(encoding: str) -> bool:
+    return encoding.lower().replace("-", "").replace("_", "") == "utf8"
+
+
+def _careful_read(
+    path: Path, names: list[str], delimiter: str, encoding: str
+) -> tuple[pa.Table, list]:
+    """One thread, raw bytes per value; invalid UTF-8 anywhere becomes row-level rejects.
+
+    pyarrow decodes a ragged row's text as UTF-8 before calling the invalid-row handler, so a
+    ragged row holding a bad byte would fail the whole file. For UTF-8 input the file is therefore
+    read as latin-1 (every byte is a character, so nothing can fail) and each value's bytes are
+    restored afterwards; the delimiter, quotes and newlines are ASCII, so the split is the same.
+    """
+    if not _is_utf8(encoding):
+        return _arrow_csv(path, names, delimiter, encoding, pa.binary(), threads=False)
+    table, invalid = _arrow_csv(path, names, delimiter, "latin-1", pa.binary(), threads=False)
+    restored = pa.table({n: _latin1_to_bytes(table[n].combine_chunks()) for n in names})
+    rows = [
+        _BadRow(
+            r.number,
+            r.expected_columns,
+            r.actual_columns,
+            r.text.encode("latin-1").decode("utf-8", "backslashreplace"),
+        )
+        for r in invalid
+    ]
+    return restored, rows
+
+
+def _latin1_to_bytes(col: pa.Array) -> pa.Array:
+    """Undo the latin-1 read: values hold the UTF-8 encoding of each original byte."""
+    one_byte_chars = pc.equal(pc.binary_length(col), pc.utf8_length(col.cast(pa.string())))
+    if pc.all(one_byte_chars).as_py() is not False:
+        return col  # ASCII only (or empty): the bytes are the original bytes
+    return pa.array(
+        [None if v is None else v.decode("utf-8").encode("latin-1") for v in col.to_pylist()],
+        pa.binary(),
+    )
 
 
 def _arrow_csv(
@@ -182,8 +234,11 @@ def _arrow_csv(
                 source,
                 read_options=pa_csv.ReadOptions(
                     use_threads=threads,
-                    encoding="utf8" if encoding.lower().replace("-", "") == "utf8" else encoding,
+                    encoding="utf8" if _is_utf8(encoding) else encoding,
                     block_size=1 << 24,
+                    # The header as `_header` read it: a latin-1 read cannot garble the names.
+                    column_names=names,
+                    skip_rows=1,
                 ),
                 parse_options=pa_csv.ParseOptions(
                     delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
@@ -193,13 +248,15 @@ def _arrow_csv(
                 ),
             )
     except pa.ArrowInvalid as exc:
-        if value_type == pa.string() and "UTF8" in str(exc).upper():
+        # A parse error despite the skipping handler means pyarrow could not decode a ragged
+        # row's text for it: bad bytes, which the careful read handles.
+        if value_type == pa.string() and (
+            "UTF8" in str(exc).upper() or str(exc).startswith("CSV parse error")
+        ):
             raise _Utf8Error from exc
         raise InputFileError(f"{path}: cannot be parsed as delimited text ({exc})") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(f"{path}: cannot be parsed as delimited text ({exc})") from exc
-    if table.column_names != names:
-        table = table.rename_columns(names)
     return table, invalid
 
 

@@ -11,6 +11,8 @@ Events (one row per logged action)::
     text       string            not null   the event rendered as text (non-empty)
     item_id    string            nullable   the item acted on, when there is one
     seq        int64             not null   position in the ingested input; breaks timestamp ties
+    step       int64             not null   only in ordinal logs: the order step (the timestamp is
+                                            derived from it, one step = one day after 1970-01-01)
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ __all__ = [
     "INTERACTION_SCHEMA",
     "HISTORY_SCHEMA",
     "TIME_DTYPE",
+    "ORDINAL_COLUMN",
+    "is_ordinal",
     "validate",
     "read_table",
 ]
@@ -42,6 +46,8 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "seq": pl.Int64(),
 }
 EVENT_NULLABLE = frozenset({"item_id"})
+# Ordinal logs (order only, no clock) carry their step in this column; its presence marks them.
+ORDINAL_COLUMN = "step"
 
 LABEL_SCHEMA: dict[str, pl.DataType] = {
     "user_id": pl.String(),
@@ -109,8 +115,28 @@ def validate(df: pl.DataFrame, kind: str, *, source: str = "<table>") -> pl.Data
             )
         if name not in nullable and df[name].null_count():
             raise ByodError(f"{source}: column {name!r} has {df[name].null_count()} null value(s)")
+    if kind == "events" and ORDINAL_COLUMN in df.columns:
+        _check_steps(df, source)
     first = [c for c in schema if c in df.columns]
     return df.select(first + [c for c in df.columns if c not in schema])
+
+
+def is_ordinal(events: pl.DataFrame) -> bool:
+    """Whether ``events`` come from an order-only log (a ``step`` column, no clock time)."""
+    return ORDINAL_COLUMN in events.columns
+
+
+def _check_steps(df: pl.DataFrame, source: str) -> None:
+    step = df[ORDINAL_COLUMN]
+    if step.dtype != pl.Int64():
+        raise ByodError(
+            f"{source}: column {ORDINAL_COLUMN!r} has type {step.dtype}, expected Int64 "
+            "(the step of an ordinal log; see docs/data.md)"
+        )
+    if step.null_count():
+        raise ByodError(
+            f"{source}: column {ORDINAL_COLUMN!r} has {step.null_count()} null value(s)"
+        )
 
 
 def read_table(path: str | Path, kind: str) -> pl.DataFrame:

@@ -9,11 +9,11 @@ list of event texts (hierarchical encoders) and as one joined text (flat encoder
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import UTC, datetime
 
 import polars as pl
 
-from byod.data.schema import HISTORY_SCHEMA, validate
+from byod.data.schema import HISTORY_SCHEMA, is_ordinal, validate
 from byod.errors import ConfigError
 
 __all__ = ["SerializeConfig", "serialize", "ALL_SERVICES"]
@@ -33,7 +33,7 @@ class SerializeConfig:
             ``max_chars`` characters.
         separator: placed between event texts in ``text``.
         time_prefix: ``none``, ``date`` or ``datetime``: prefix each event text with its UTC time,
-            ``[2024-01-02] ...``.
+            ``[2024-01-02] ...``. Ordinal events (order only) refuse anything but ``none``.
         start: drop events before this UTC time (inclusive bound).
         end: drop events at or after this UTC time (exclusive bound).
         by_service: one history per (user, service); False merges all services into one history
@@ -58,7 +58,8 @@ class SerializeConfig:
             raise ConfigError(
                 f"time_prefix must be one of {list(_TIME_PREFIX)}, got {self.time_prefix!r}"
             )
-        if self.start and self.end and self.start >= self.end:
+        # Naive bounds mean UTC (as in the window filter), so compare both as aware times.
+        if self.start and self.end and _as_utc(self.start) >= _as_utc(self.end):
             raise ConfigError(f"start ({self.start}) must be before end ({self.end})")
 
 
@@ -75,6 +76,8 @@ def serialize(events: pl.DataFrame, config: SerializeConfig | None = None) -> pl
     """
     config = config or SerializeConfig()
     events = validate(events, "events")
+    if is_ordinal(events):
+        _check_ordinal(config)
     keys = ["user_id", "service"]
     lf = events.lazy().select("user_id", "service", "timestamp", "seq", "text")
     if not config.by_service:
@@ -95,12 +98,30 @@ def serialize(events: pl.DataFrame, config: SerializeConfig | None = None) -> pl
     return validate(out, "histories")
 
 
+def _check_ordinal(config: SerializeConfig) -> None:
+    """Ordinal events have steps, not times: nothing may print or filter by a clock time."""
+    if config.time_prefix != "none":
+        raise ConfigError(
+            f"time_prefix {config.time_prefix!r} needs clock times, but these events are ordinal "
+            "(a `step` column, order only); use time_prefix 'none'"
+        )
+    if config.start is not None or config.end is not None:
+        raise ConfigError(
+            "start / end are clock times, but these events are ordinal (a `step` column, order "
+            "only); cut them by step first (byod.data.splits.time_cut(events, step))"
+        )
+
+
 def _window(lf: pl.LazyFrame, config: SerializeConfig) -> pl.LazyFrame:
     if config.start is not None:
         lf = lf.filter(pl.col("timestamp") >= _utc(config.start))
     if config.end is not None:
         lf = lf.filter(pl.col("timestamp") < _utc(config.end))
     return lf
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _utc(value: datetime) -> pl.Expr:

@@ -13,7 +13,7 @@ import polars as pl
 from byod.data.schema import TIME_DTYPE
 from byod.errors import ConfigError
 
-__all__ = ["parse_time", "VALID_YEARS"]
+__all__ = ["parse_time", "parse_step", "step_time", "VALID_YEARS", "ORDINAL", "MAX_STEP"]
 
 # Outside these years a timestamp is almost always a unit mistake (epoch_ms read as epoch_s).
 VALID_YEARS = (1900, 2200)
@@ -49,6 +49,50 @@ def parse_time(expr: pl.Expr, dtype: pl.DataType, fmt: str, timezone: str, *, na
     else:
         raise ConfigError(f"column {name!r} has type {dtype}, which cannot hold a timestamp")
     return pl.when(out.is_between(_LO, _HI, closed="left")).then(out)
+
+
+ORDINAL = "ordinal"  # the time_format of order-only logs: the time column holds integer steps
+# One step is stored as one day after 1970-01-01, so recency counted in days counts steps; the
+# bound keeps every step a calendar date (Python's datetime ends in 9999).
+MAX_STEP = 2_900_000
+_US_PER_DAY = 86_400 * 1_000_000
+
+
+def parse_step(expr: pl.Expr, dtype: pl.DataType, *, name: str) -> pl.Expr:
+    """Return the Int64 step of an ordinal log, null where a value is not one.
+
+    A step is a whole number from 0 to ``MAX_STEP``; integral floats (``3.0`` from a Parquet
+    float column) count, text must be digits.
+
+    Args:
+        expr: the raw order column.
+        dtype: its type (strings from text files; integers or floats from Parquet).
+        name: the column name, for error messages.
+
+    Raises:
+        ConfigError: a column type that cannot hold steps (dates, lists, ...).
+
+    """
+    if dtype.is_integer():
+        out = expr.cast(pl.Int64, strict=False)
+    elif dtype.is_float():
+        out = pl.when(expr.round(0) == expr).then(expr.cast(pl.Int64, strict=False))
+    elif dtype == pl.String:
+        text = expr.str.strip_chars()
+        out = pl.when(text.str.contains(r"^\d{1,12}$")).then(text.cast(pl.Int64, strict=False))
+    else:
+        raise ConfigError(
+            f"column {name!r} has type {dtype}, which cannot hold ordinal steps (whole numbers); "
+            "use a time format such as iso8601 for times"
+        )
+    return pl.when(out.is_between(0, MAX_STEP)).then(out)
+
+
+def step_time(step: pl.Expr) -> pl.Expr:
+    """The timestamp standing for a step: ``1970-01-01 + step`` days (``Datetime("us", "UTC")``)."""
+    return pl.from_epoch(step.cast(pl.Int64) * _US_PER_DAY, time_unit="us").dt.replace_time_zone(
+        "UTC"
+    )
 
 
 def _localize(naive: pl.Expr, timezone: str) -> pl.Expr:

@@ -1,10 +1,12 @@
 """Next-item protocol: leave-one-out by time, sampled and full ranking, user segments.
 
-Interactions are ordered per user by ``(timestamp, seq)`` (``seq`` is the row in the original
-input: MovieLens ties a lot, so the timestamp alone does not say which of two same-second events
-came last). The last interaction is the test target, the one before it the validation target,
-and the ``n_train`` before those are extra training targets. Features for a target may only use
-events ordered before it (:func:`events_before_targets`).
+The split is the one of :mod:`byod.data.splits`: interactions are ordered per user by
+``(timestamp, seq)`` (``seq`` is the row in the original input: MovieLens ties a lot, so the
+timestamp alone does not say which of two same-second events came last). The last interaction is
+the test target, the one before it the validation target, and the ``n_train`` before those are
+extra training targets (:func:`~byod.data.splits.leave_one_out_roles`). Features for a target may
+only use events ordered before it (:func:`events_before_targets`, the same cutoff rule as
+:func:`~byod.data.splits.events_before`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from byod.data.schema import validate
+from byod.data.splits import events_before, leave_one_out_roles
 from byod.errors import ByodError
 from byod.transfer.metrics import ranking_metrics, truth_ranks
 
@@ -27,7 +30,8 @@ __all__ = [
 ]
 
 RECOMMEND_COLUMNS = ["source", "protocol", "segment", "metric", "value", "n_users"]
-_ORDER = ["user_id", "timestamp", "seq"]
+# Events strictly before each user's target by (timestamp, seq): the data layer's one cutoff rule.
+events_before_targets = events_before
 
 
 @dataclasses.dataclass
@@ -41,7 +45,8 @@ class NextItemTask:
         targets: the target rows of ``ordered`` (one per user and role).
         test_users: user ids of the test targets, in the row order of every score matrix.
         negatives: ``(n_test_users, n_negatives)`` item indices never touched by that user.
-        seen_before_test: ``(n_test_users, n_items)`` bool, items the user had before the test.
+        seen_before_test: ``(n_test_users, n_items)`` bool, items the user had before the test
+            (removed from the full ranking, except the truth itself: repeats are ranked).
         segment: ``(n_test_users,)`` ``cold`` / ``heavy`` / ``middle`` by events before the test.
 
     """
@@ -67,6 +72,48 @@ class NextItemTask:
     def history(self) -> pl.DataFrame:
         """Interactions before every user's validation target (what baselines may count)."""
         return self.ordered.filter(~pl.col("role").is_in(["test", "valid"]))
+
+    def subset(self, users: list[str] | pl.Series) -> NextItemTask:
+        """The same protocol evaluated on some test users only (a held-out user split).
+
+        Everything per test user (targets, negatives, seen items, segments) is kept for those
+        users, in this task's order; ``items`` and ``ordered`` stay whole, so baselines still count
+        every user's history and segments keep their population-wide thresholds.
+
+        Raises:
+            ByodError: none of ``users`` has a test target.
+
+        """
+        wanted = set(users)
+        keep = np.array([u in wanted for u in self.test_users], dtype=bool)
+        if not keep.any():
+            raise ByodError("none of the given users has a next-item test target")
+        kept = [u for u, k in zip(self.test_users, keep, strict=True) if k]
+        return dataclasses.replace(
+            self,
+            targets=self.targets.filter(pl.col("user_id").is_in(kept)),
+            test_users=kept,
+            negatives=self.negatives[keep],
+            seen_before_test=self.seen_before_test[keep],
+            segment=self.segment[keep],
+        )
+
+    def previous_items(self, targets: pl.DataFrame) -> np.ndarray:
+        """Item index of each target's preceding interaction ``(n_targets,)``, in row order.
+
+        Args:
+            targets: rows of :attr:`targets` (``user_id``, ``position``); each must follow one.
+
+        """
+        prev = (
+            targets.select("user_id", position=pl.col("position") - 1)
+            .with_row_index("_row")
+            .join(self.ordered.select("user_id", "position", "index"), on=["user_id", "position"])
+            .sort("_row")
+        )
+        if prev.height != targets.height:
+            raise ByodError("every next-item target needs an interaction before it")
+        return prev["index"].to_numpy()
 
 
 def next_item_task(
@@ -114,22 +161,9 @@ def next_item_task(
 
 
 def _ordered(interactions: pl.DataFrame, items: pl.DataFrame, n_train: int) -> pl.DataFrame:
-    from_end = pl.int_range(pl.len(), 0, -1).over("user_id") - 1  # 0 = last
-    n = pl.len().over("user_id")
-    role = (
-        pl.when((n >= 3) & (from_end == 0))
-        .then(pl.lit("test"))
-        .when((n >= 3) & (from_end == 1))
-        .then(pl.lit("valid"))
-        .when((n >= 3) & (from_end >= 2) & (from_end < 2 + n_train) & (from_end < n - 1))
-        .then(pl.format("train-{}", from_end - 1))
-        .otherwise(pl.lit("history"))
-    )
-    return (
-        interactions.select("user_id", "item_id", "timestamp", "seq")
-        .sort(_ORDER)
-        .join(items.select("item_id", "index"), on="item_id", how="left")
-        .with_columns(position=pl.int_range(pl.len()).over("user_id"), role=role)
+    rows = interactions.select("user_id", "item_id", "timestamp", "seq")
+    return leave_one_out_roles(rows, n_train=n_train).join(
+        items.select("item_id", "index"), on="item_id", how="left", maintain_order="left"
     )
 
 
@@ -156,26 +190,6 @@ def _segments(n_before: np.ndarray) -> np.ndarray:
     return np.where(n_before <= low, "cold", np.where(n_before >= high, "heavy", "middle"))
 
 
-def events_before_targets(events: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
-    """Events ordered strictly before each user's target by ``(timestamp, seq)``.
-
-    Args:
-        events: an events table (``seq`` from the same input as the interactions' ``seq``).
-        targets: ``user_id, timestamp, seq``, one row per user.
-
-    """
-    cut = targets.select("user_id", _ts="timestamp", _seq="seq")
-    return (
-        events.join(cut, on="user_id", how="inner")
-        .filter(
-            (pl.col("timestamp") < pl.col("_ts"))
-            | ((pl.col("timestamp") == pl.col("_ts")) & (pl.col("seq") < pl.col("_seq")))
-        )
-        .drop("_ts", "_seq")
-        .sort(_ORDER)
-    )
-
-
 def evaluate_scores(task: NextItemTask, scores: np.ndarray, source: str) -> pl.DataFrame:
     """Both protocols and all segments for one method's test scores.
 
@@ -194,7 +208,11 @@ def evaluate_scores(task: NextItemTask, scores: np.ndarray, source: str) -> pl.D
     truth = task.test["index"].to_numpy()
     sampled = np.concatenate([truth[:, None], task.negatives], axis=1)
     sampled_scores = np.take_along_axis(scores, sampled, axis=1)
-    full = np.where(task.seen_before_test, -np.inf, scores).astype(np.float64)
+    # Items seen before the test leave the full ranking, except the truth itself: a user may
+    # come back to an item (repeat purchases), and that target must still be ranked.
+    seen = task.seen_before_test.copy()
+    seen[np.arange(n_users), truth] = False
+    full = np.where(seen, -np.inf, scores).astype(np.float64)
     protocols = {
         "sampled-100": truth_ranks(sampled_scores, np.zeros(n_users, dtype=np.int64)),
         "full": truth_ranks(full, truth),

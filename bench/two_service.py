@@ -1,0 +1,244 @@
+"""Two real services: does the other service's history help next-item recommendation?
+
+Data: Amazon Arts + Office (9,577 real users who bought in both, order only; see
+``../shared/data/README.md``), ingested through ``examples/amazon/ingest.yaml`` like any user's
+logs. Target service office, then arts: each user's last item in the target service is the test
+target (leave-one-out by ``(step, seq)``, ``byod.data.splits``); the data set's own user split
+(``split.csv``) decides who trains the head (``train`` users: all their targets), who stops it
+early (``valid`` users' test targets) and who is scored (``test`` users). The other service's
+item at a user's final step is that service's concurrent target, so it is held out.
+
+Protocols: the truth among 100 sampled items the user never touched, and full ranking over every
+item of the target service (items seen before the test removed); MRR / HR@10 / NDCG@10, for all
+test users and for the cold quarter (fewest target-service events before the test) apart.
+
+Methods, in the same run on the same targets: popularity and last-item co-occurrence (id-based
+baselines), and byod's zero-shot user features (mean of MiniLM event vectors, no training) with
+the recommendation head (``mlp``, plus the previous item's text), the features built from the
+target service alone (``zero-shot-one``) or from both services (``zero-shot-both``).
+
+Run::
+
+    PYTHONPATH=src .venv/bin/python bench/two_service.py \
+        --data ../shared/data/amazon-arts-office --seeds 3 --out runs/bench-two-service
+
+It prints mean ± std over seeds (negative sampling and head initialisation) and the ratios
+both / one service and both / best baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from byod.data.config import load_ingest_config
+from byod.data.ingest import ingest
+from byod.encoders.backbone import TextBackbone, open_backbone
+from byod.encoders.cache import EmbeddingCache
+from byod.encoders.user import UserEncoder
+from byod.io import write_parquet
+from byod.pretrain.run import baseline_encoder
+from byod.transfer.baselines import cooccurrence, popularity
+from byod.transfer.nextitem import NextItemTask, evaluate_scores, next_item_task
+from byod.transfer.recommend import RecommendConfig, RecommendHead
+from byod.transfer.run import FeatureSource, encoder_source, item_vectors
+
+CONFIG = Path(__file__).resolve().parents[1] / "examples" / "amazon" / "ingest.yaml"
+METRICS = ["mrr", "hr@10", "ndcg@10"]
+BASELINES = {"popularity": popularity, "cooccurrence": cooccurrence}
+
+
+def held_out_concurrent(events: pl.DataFrame, service: str) -> pl.DataFrame:
+    """Drop the other service's events at each user's final step (that service's target)."""
+    final = pl.col("step") == pl.col("step").max().over("user_id")
+    return events.filter(~(final & (pl.col("service") != service)))
+
+
+def interactions(events: pl.DataFrame, service: str) -> pl.DataFrame:
+    """The target service's events as an interactions table (item text = event text)."""
+    return events.filter(pl.col("service") == service).select(
+        "user_id", "item_id", item_text="text", timestamp="timestamp", seq="seq"
+    )
+
+
+class HeadInputs:
+    """User features + the previous item's text vector for targets of any roles."""
+
+    def __init__(self, task: NextItemTask, features: FeatureSource, items: np.ndarray) -> None:
+        self.task, self.features, self.items = task, features, items
+
+    def __call__(self, targets: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """``(n, d_user + d_item)`` inputs and ``(n,)`` target item indices."""
+        # One row per user per call: the feature source cuts each user's events at one point.
+        parts = targets.partition_by("role")
+        x = [
+            np.concatenate([self.features(p), self.items[self.task.previous_items(p)]], axis=1)
+            for p in parts
+        ]
+        return np.concatenate(x), np.concatenate([p["index"].to_numpy() for p in parts])
+
+
+def head_scores(
+    task: NextItemTask,
+    test_task: NextItemTask,
+    inputs: HeadInputs,
+    users: dict[str, list[str]],
+    seed: int,
+) -> np.ndarray:
+    """Train the recommend head on ``train`` users, stop on ``valid`` users, score test users."""
+    targets = task.targets
+    fit = targets.filter(pl.col("user_id").is_in(users["train"]))
+    stop = targets.filter(pl.col("user_id").is_in(users["valid"]) & (pl.col("role") == "test"))
+    counts = np.bincount(task.history["index"].to_numpy(), minlength=task.items.height)
+    fit_x, fit_y = inputs(fit)
+    head = RecommendHead(RecommendConfig(kind="mlp", seed=seed)).fit(
+        fit_x, fit_y, inputs.items, counts, valid=inputs(stop)
+    )
+    return head.score(inputs(test_task.test)[0])
+
+
+def run_service(
+    events: pl.DataFrame,
+    service: str,
+    users: dict[str, list[str]],
+    encoder: UserEncoder,
+    backbone: TextBackbone,
+    cache: EmbeddingCache,
+    seeds: int,
+    say: Callable[[str], None],
+) -> pl.DataFrame:
+    """Every method on one target service, ``seeds`` times; rows carry ``seed``."""
+    pool = held_out_concurrent(events, service)
+    inter = interactions(pool, service)
+    base = next_item_task(inter, n_negatives=100, seed=0)
+    items = item_vectors(base, backbone, cache, progress=True)
+    inputs = {
+        "zero-shot-one": HeadInputs(
+            base, encoder_source(encoder, pool.filter(pl.col("service") == service)), items
+        ),
+        "zero-shot-both": HeadInputs(base, encoder_source(encoder, pool), items),
+    }
+    rows = []
+    for seed in range(seeds):
+        t = time.perf_counter()
+        task = base if seed == 0 else next_item_task(inter, n_negatives=100, seed=seed)
+        test_task = task.subset(users["test"])
+        scores = {name: fn(test_task) for name, fn in BASELINES.items()}
+        for name, fn in inputs.items():
+            scores[name] = head_scores(task, test_task, fn, users, seed)
+        for name, s in scores.items():
+            rows.append(evaluate_scores(test_task, s, name).with_columns(seed=pl.lit(seed)))
+        say(f"  {service} seed {seed}: {time.perf_counter() - t:.0f} s")
+    return pl.concat(rows).with_columns(service=pl.lit(service))
+
+
+def summarize(results: pl.DataFrame) -> pl.DataFrame:
+    """Mean ± std over seeds per (service, source, protocol, segment, metric)."""
+    keys = ["service", "source", "protocol", "segment", "metric"]
+    return (
+        results.filter(pl.col("metric").is_in(METRICS) & pl.col("segment").is_in(["all", "cold"]))
+        .group_by(keys, maintain_order=True)
+        .agg(
+            mean=pl.col("value").mean(),
+            std=pl.col("value").std(),
+            n_seeds=pl.len(),
+            n_users=pl.col("n_users").first(),
+        )
+    )
+
+
+def print_tables(summary: pl.DataFrame) -> None:
+    """One table per target service, then the ratios."""
+    for service in summary["service"].unique(maintain_order=True):
+        print(f"\n### next item in {service}\n")
+        part = summary.filter(pl.col("service") == service)
+        cols = [
+            (p, g, m) for p in ("sampled-100", "full") for g in ("all", "cold") for m in METRICS
+        ]
+        head = " | ".join(f"{p} {g} {m}" for p, g, m in cols)
+        print(f"| source | {head} |")
+        print("|---|" + "---:|" * len(cols))
+        for source in part["source"].unique(maintain_order=True):
+            cells = []
+            for p, g, m in cols:
+                r = part.filter(
+                    (pl.col("source") == source)
+                    & (pl.col("protocol") == p)
+                    & (pl.col("segment") == g)
+                    & (pl.col("metric") == m)
+                ).row(0, named=True)
+                cells.append(f"{r['mean']:.4f} ± {r['std']:.4f}")
+            print(f"| {source} | " + " | ".join(cells) + " |")
+        n = part.filter(pl.col("segment") == "all")["n_users"][0]
+        n_cold = part.filter(pl.col("segment") == "cold")["n_users"][0]
+        print(f"\n{n} test users, {n_cold} cold; mean ± std over seeds")
+        for p in ("sampled-100", "full"):
+            for g in ("all", "cold"):
+                mrr = {
+                    r["source"]: r["mean"]
+                    for r in part.filter(
+                        (pl.col("protocol") == p)
+                        & (pl.col("segment") == g)
+                        & (pl.col("metric") == "mrr")
+                    ).iter_rows(named=True)
+                }
+                best = max(BASELINES, key=lambda b: mrr[b])
+                both = mrr["zero-shot-both"]
+                print(
+                    f"  {p:>11} {g:>4} MRR: both / one service {both / mrr['zero-shot-one']:.3f}, "
+                    f"both / {best} {both / mrr[best]:.3f}"
+                )
+
+
+def main() -> None:
+    """Ingest, run both target services, print and save the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/amazon-arts-office"))
+    parser.add_argument("--services", nargs="+", default=["office", "arts"])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--backbone", default="minilm")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "byod")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench-two-service"))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--users-per-split", type=int, default=None, help="smoke runs: only N users per split"
+    )
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    result = ingest(load_ingest_config(CONFIG, data_dir=args.data, out_dir=args.out))
+    s = result.summary
+    print(
+        f"ingested {s['read']:,} rows: {s['accepted']:,} accepted, {s['rejected']:,} rejected, "
+        f"{s['duplicates']:,} duplicates; {s['users']:,} users"
+    )
+    split = pl.read_csv(args.data / "split.csv")
+    if args.users_per_split:  # a quick smoke run: the first N users of each split
+        split = split.group_by("split", maintain_order=True).head(args.users_per_split)
+    users = {
+        k: split.filter(pl.col("split") == k)["reviewer_id"].to_list()
+        for k in ("train", "valid", "test")
+    }
+    events = result.events.filter(pl.col("user_id").is_in(split["reviewer_id"].implode()))
+    backbone = open_backbone(args.backbone, cache_dir=args.cache / "models")
+    cache = EmbeddingCache(args.cache / "text-vectors", backbone.fingerprint, backbone.dim)
+    encoder = baseline_encoder("zero-shot", events.select("service").unique(), backbone)
+    encoder.cache = cache
+    frames = []
+    for svc in args.services:  # each service's table as soon as it is done
+        frames.append(run_service(events, svc, users, encoder, backbone, cache, args.seeds, print))
+        results = pl.concat(frames)
+        write_parquet(results, args.out / "two_service.parquet")
+        print_tables(summarize(frames[-1]))
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s; rows in {args.out / 'two_service.parquet'}")
+
+
+if __name__ == "__main__":
+    main()
