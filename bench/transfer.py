@@ -95,27 +95,40 @@ def _aligned(table: pl.DataFrame, ids: list[str]) -> np.ndarray:
 
 
 def build_matrices(
-    dataset: str, home: Path, clue_epochs: int, out: Path, say: Callable[[str], None]
-) -> tuple[dict[str, np.ndarray], list[str], pl.DataFrame, object]:
-    """Every block (and the learned / baseline vectors) for the labelled users, in one order."""
+    dataset: str,
+    home: Path,
+    clue_epochs: int,
+    out: Path,
+    say: Callable[[str], None],
+    needs: set[str],
+) -> tuple[dict[str, np.ndarray], list[str], pl.DataFrame]:
+    """The blocks ``needs`` names (and the learned / baseline vectors), for the labelled users."""
     ml = load_movielens(dataset)
     ids = ml.labels["user_id"].unique().sort().to_list()
+    mats: dict[str, np.ndarray] = {}
+    if "tfidf" in needs:
+        mats["tfidf"] = bag_of_items(ml.events, ids)
+    if not needs - {"tfidf"}:
+        return mats, ids, ml.labels
     train_events = training_side(ml.events, ml.interactions)
     backbone = open_backbone("minilm", cache_dir=home / "models")
     cache = EmbeddingCache(home / "text-vectors", backbone.fingerprint, backbone.dim)
     t = time.perf_counter()
+    wanted = [n for n in ("zero-shot", "svd", "aggregates") if n in needs]
     blocks = compute_blocks(
-        ml.events, ids, ["zero-shot", "svd", "aggregates"], backbone=backbone, cache=cache,
-        fit_events=train_events, progress=True,
+        ml.events, ids, wanted, backbone=backbone, cache=cache, fit_events=train_events,
+        progress=True,
     )  # fmt: skip
-    mats = {name: values for name, (values, _) in blocks.items()}
-    mats["zero-shot-raw"] = text_mean_block(ml.events, ids, backbone, cache, whiten=False)
-    say(f"blocks in {time.perf_counter() - t:.0f} s")
+    mats.update({name: values for name, (values, _) in blocks.items()})
+    if "zero-shot-raw" in needs:
+        mats["zero-shot-raw"] = text_mean_block(ml.events, ids, backbone, cache, whiten=False)
+    say(f"blocks {wanted} in {time.perf_counter() - t:.0f} s")
     full = serialize(ml.events, SerializeConfig(max_events=256))
-    mats["zero-shot-64"] = _aligned(
-        baseline_encoder("zero-shot", full, backbone).encode(full), ids
-    )  # byod's zero-shot source so far: mean of the last 64 events per service
-    if clue_epochs > 0:
+    if "zero-shot-64" in needs:  # byod's zero-shot source so far: last 64 events per service
+        encoder = baseline_encoder("zero-shot", full, backbone)
+        encoder.cache = cache
+        mats["zero-shot-64"] = _aligned(encoder.encode(full), ids)
+    if "learned" in needs and clue_epochs > 0:
         t = time.perf_counter()
         cfg = PretrainConfig(objective="clue").with_overrides(epochs=clue_epochs)
         hist = serialize(train_events, SerializeConfig(max_events=256))
@@ -124,43 +137,52 @@ def build_matrices(
         )
         mats["learned"] = _aligned(encoder.encode(full), ids)
         say(f"clue: {clue_epochs} epochs + embedding in {time.perf_counter() - t:.0f} s")
-    return mats, ids, ml.labels, bag_of_items(ml.events, ids)
+    return mats, ids, ml.labels
 
 
 # source name -> (blocks, scaling); "learned" is the clue vector
 SOURCES: dict[str, tuple[tuple[str, ...], str]] = {
+    "tfidf-items (tuned)": (("tfidf",), "none"),
     "zero-shot (64/service, as before)": (("zero-shot-64",), "column"),
     "zero-shot raw full mean": (("zero-shot-raw",), "block"),
     "zero-shot whitened full": (("zero-shot",), "block"),
     "clue": (("learned",), "block"),
-    "clue (per-column)": (("learned",), "column"),
     "svd": (("svd",), "block"),
     "aggregates": (("aggregates",), "column"),
+    "svd+aggregates": (("svd", "aggregates"), "auto"),
+    "zero-shot+svd": (("zero-shot", "svd"), "auto"),
     "zero-shot+svd+aggregates": (("zero-shot", "svd", "aggregates"), "auto"),
     "zero-shot+svd+aggregates (per-column)": (("zero-shot", "svd", "aggregates"), "column"),
     "clue+svd": (("learned", "svd"), "auto"),
+    "clue+svd+aggregates": (("learned", "svd", "aggregates"), "auto"),
     "clue+zero-shot+svd+aggregates": (("learned", "zero-shot", "svd", "aggregates"), "auto"),
 }
 
 
 def evaluate(
-    mats: dict[str, np.ndarray], ids: list[str], labels: pl.DataFrame, bag: object,
-    seeds: int, only: list[str] | None, say: Callable[[str], None],
-) -> pl.DataFrame:  # fmt: skip
-    """Classification rows for the tuned TF-IDF baseline and every source whose blocks exist."""
-    t = time.perf_counter()
-    rows = [classify_source("tfidf-items (tuned)", ids, bag, labels, TASKS, ["logistic"],
-                            n_seeds=seeds)]  # fmt: skip
-    say(f"tfidf in {time.perf_counter() - t:.0f} s")
-    for name, (names, scaling) in SOURCES.items():
-        if any(n not in mats for n in names) or (only and name not in only):
+    mats: dict[str, np.ndarray],
+    ids: list[str],
+    labels: pl.DataFrame,
+    sources: list[str],
+    seeds: int,
+    say: Callable[[str], None],
+) -> pl.DataFrame:
+    """Classification rows for every named source whose blocks exist."""
+    rows = []
+    for name in sources:
+        names, scaling = SOURCES[name]
+        if any(n not in mats for n in names):
+            say(f"{name}: skipped (no {[n for n in names if n not in mats]})")
             continue
         t = time.perf_counter()
-        layout = BlockLayout.build([(n, n, mats[n].shape[1], ()) for n in names])
-        X = np.concatenate([mats[n] for n in names], axis=1)  # noqa: N806
-        spec = layout.spec() if scaling == "auto" else tuple(
-            (off, dim, scaling) for off, dim, _ in layout.spec()
-        )  # fmt: skip
+        if names == ("tfidf",):
+            X, spec = mats["tfidf"], None  # noqa: N806 (sparse: no scaling)
+        else:
+            layout = BlockLayout.build([(n, n, mats[n].shape[1], ()) for n in names])
+            X = np.concatenate([mats[n] for n in names], axis=1)  # noqa: N806
+            spec = layout.spec()
+            if scaling != "auto":
+                spec = tuple((off, dim, scaling) for off, dim, _ in spec)
         rows.append(classify_source(name, ids, X, labels, TASKS, ["logistic"],
                                     n_seeds=seeds, blocks=spec))  # fmt: skip
         say(f"{name} ({X.shape[1]} dims) in {time.perf_counter() - t:.0f} s")
@@ -227,9 +249,13 @@ def attributes(args: argparse.Namespace, home: Path) -> None:
     def say(msg: str) -> None:
         print(f"[{time.perf_counter() - t0:6.0f} s] {msg}", flush=True)
 
-    mats, ids, labels, bag = build_matrices(args.dataset, home, args.clue_epochs, args.out, say)
-    only = [s.strip() for s in args.sources.split(";")] if args.sources else None
-    results = evaluate(mats, ids, labels, bag, args.seeds, only, say)
+    sources = [s.strip() for s in args.sources.split(";")] if args.sources else list(SOURCES)
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown:
+        raise SystemExit(f"unknown sources {unknown}; choose from {list(SOURCES)}")
+    needs = {n for s in sources for n in SOURCES[s][0]}
+    mats, ids, labels = build_matrices(args.dataset, home, args.clue_epochs, args.out, say, needs)
+    results = evaluate(mats, ids, labels, sources, args.seeds, say)
     args.out.mkdir(parents=True, exist_ok=True)
     results.write_parquet(args.out / "classify.parquet")
     print(f"\n{args.dataset}, {args.seeds} seeds, clue {args.clue_epochs} epochs\n")

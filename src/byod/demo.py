@@ -23,6 +23,7 @@ from byod.data.serialize import SerializeConfig, serialize
 from byod.encoders.backbone import TextBackbone, open_backbone
 from byod.encoders.cache import EmbeddingCache
 from byod.encoders.user import UserEncoder
+from byod.features.blocks import DEFAULT_BLOCKS, BlockLayout, compute_blocks
 from byod.features.table import frame_hash, write_feature_table
 from byod.io import write_parquet
 from byod.pretrain.run import PretrainConfig, baseline_encoder, pretrain
@@ -69,6 +70,8 @@ class DemoConfig:
         backbone: event-text backbone.
         encoders: the feature sources compared.
         heads: recommendation heads trained on each encoder's features.
+        blocks: feature blocks written beside each encoder's vector (``learned`` first) and
+            classified together as ``<name>+<blocks>``; ``("learned",)`` for none.
 
     """
 
@@ -81,6 +84,7 @@ class DemoConfig:
         EncoderSpec("zero-shot", "zero-shot"),
     )
     heads: tuple[str, ...] = ("mlp",)
+    blocks: tuple[str, ...] = DEFAULT_BLOCKS
 
 
 PROFILES = {
@@ -89,24 +93,46 @@ PROFILES = {
 }
 
 
-def _pretrain_histories(events: pl.DataFrame, task: NextItemTask) -> pl.DataFrame:
-    """Histories from events before each user's validation target: no target leaks in."""
+def _training_events(events: pl.DataFrame, task: NextItemTask) -> pl.DataFrame:
+    """Events before each user's validation target (all events of users without one)."""
     valid = task.role("valid").select("user_id", "timestamp", "seq")
     before = events_before_targets(events, valid)
     untargeted = events.join(valid.select("user_id"), on="user_id", how="anti")
-    return serialize(pl.concat([before, untargeted]), SerializeConfig(max_events=256))
+    return pl.concat([before, untargeted])
 
 
-def _write_features(encoder: UserEncoder, histories: pl.DataFrame, root: Path) -> pl.DataFrame:
+def _pretrain_histories(events: pl.DataFrame, task: NextItemTask) -> pl.DataFrame:
+    """Histories from events before each user's validation target: no target leaks in."""
+    return serialize(_training_events(events, task), SerializeConfig(max_events=256))
+
+
+def _write_features(
+    encoder: UserEncoder,
+    events: pl.DataFrame,
+    root: Path,
+    blocks: tuple[str, ...],
+    fit_events: pl.DataFrame,
+) -> tuple[np.ndarray, BlockLayout, list[str]]:
+    """Write the feature table (vector + blocks); return its matrix, layout and user ids."""
+    histories = serialize(events, SerializeConfig(max_events=256))
     features = encoder.encode(histories, progress=True)
-    write_feature_table(
+    extra = compute_blocks(
+        events,
+        features["user_id"].to_list(),
+        blocks,
+        backbone=encoder.backbone,
+        cache=encoder.cache,
+        fit_events=fit_events,
+    )
+    table = write_feature_table(
         features,
         root,
         {"backbone": encoder.config.backbone, "objective": encoder.config.objective,
          "mode": encoder.config.mode, "source_kind": "histories",
          "source_hash": frame_hash(histories)},
+        extra,
     )  # fmt: skip
-    return features
+    return (*table.matrix(), table.user_ids)
 
 
 @dataclasses.dataclass
@@ -144,6 +170,7 @@ def _train_encoders(
                 histories, out / "models" / spec.name, cfg, backbone=backbone, cache_dir=cache_dir
             )
             say(f"   best validation loss {min(h['val_loss'] for h in state.history):.3f}")
+        encoder.cache = encoder.cache or cache
         sources.append(_Source(spec, encoder, events))
     return sources
 
@@ -172,8 +199,10 @@ def run_transfer_chain(
     features = {
         src.spec.name: _write_features(
             src.encoder,
-            serialize(src.events, SerializeConfig(max_events=256)),
+            src.events,
             out / "features" / src.spec.name,
+            config.blocks,
+            _training_events(src.events, task),  # the SVD block never sees a target
         )
         for src in sources
     }
@@ -181,11 +210,15 @@ def run_transfer_chain(
     say(f"5. feature tables for {len(features)} encoders ({timings['embed']:.0f} s)")
     t = time.perf_counter()
     rows = []
-    for name, table in features.items():
-        ids, vectors = table["user_id"].to_list(), table["vector"].to_numpy()
+    for name, (matrix, layout, ids) in features.items():
         heads = ["logistic", "mlp"] if name == "clue" else ["logistic"]
-        rows.append(classify_source(name, ids, vectors, ml.labels, TASKS, heads,
-                                    n_seeds=config.seeds))  # fmt: skip
+        learned = layout.select(["learned"])
+        rows.append(classify_source(name, ids, matrix[:, : learned.dim], ml.labels, TASKS, heads,
+                                    n_seeds=config.seeds, blocks=learned.spec()))  # fmt: skip
+        if len(layout.blocks) > 1:
+            rows.append(classify_source("+".join([name, *layout.names[1:]]), ids, matrix,
+                                        ml.labels, TASKS, ["logistic"], n_seeds=config.seeds,
+                                        blocks=layout.spec()))  # fmt: skip
     ids = ml.labels["user_id"].unique().sort().to_list()
     rows.append(classify_source("majority", ids, np.zeros((len(ids), 1)), ml.labels, TASKS,
                                 ["majority"], n_seeds=config.seeds))  # fmt: skip

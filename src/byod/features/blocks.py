@@ -173,8 +173,9 @@ def text_mean_block(
     if whiten and have.sum() > 1:
         n_comp = min(int(have.sum()), out.shape[1])
         pca = PCA(n_components=n_comp, whiten=True, random_state=0).fit(out[have])
-        white = np.zeros((len(user_ids), n_comp))
-        white[have] = pca.transform(out[have])
+        # fewer users than dimensions: the missing components stay 0 (the block keeps its size)
+        white = np.zeros_like(out)
+        white[have, :n_comp] = pca.transform(out[have])
         out = white
     return out.astype(np.float32)
 
