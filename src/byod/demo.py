@@ -116,6 +116,7 @@ def _write_features(
     """Write the feature table (vector + blocks); return its matrix, layout and user ids."""
     histories = serialize(events, SerializeConfig(max_events=256))
     features = encoder.encode(histories, progress=True)
+    state: dict[str, np.ndarray] = {}
     extra = compute_blocks(
         events,
         features["user_id"].to_list(),
@@ -123,6 +124,7 @@ def _write_features(
         backbone=encoder.backbone,
         cache=encoder.cache,
         fit_events=fit_events,
+        state=state,
     )
     table = write_feature_table(
         features,
@@ -131,6 +133,7 @@ def _write_features(
          "mode": encoder.config.mode, "source_kind": "histories",
          "source_hash": frame_hash(histories)},
         extra,
+        state,
     )  # fmt: skip
     return (*table.matrix(), table.user_ids)
 

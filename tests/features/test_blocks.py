@@ -147,3 +147,27 @@ def test_parse_blocks():
     with pytest.raises(ConfigError, match="comma-separated"):
         parse_blocks("learned,tfidf")
     assert BlockLayout.build([("svd", "svd", 3, ())]).blocks[0].scaling == "block"
+
+
+def test_new_users_land_in_the_fitted_space(tmp_path):
+    rows = [(f"u{u}", d, "xy"[d % 2], f"i{(u * 3 + d) % 11}") for u in range(25) for d in range(6)]
+    ev = _events(rows)
+    ids = [f"u{u}" for u in range(25)]
+    names = ["zero-shot", "svd", "aggregates"]
+    state: dict = {}
+    fitted = compute_blocks(ev, ids, names, backbone=FakeBackbone(), svd_dim=4, state=state)
+    features = pl.DataFrame(
+        {"user_id": ids, "vector": np.zeros((25, 2), np.float32)},
+        schema={"user_id": pl.String, "vector": pl.Array(pl.Float32, 2)},
+    )
+    write_feature_table(features, tmp_path, {}, fitted, state)
+    reread = read_feature_table(tmp_path).block_state()
+    assert sorted(reread) == sorted(state)
+    # u3 alone (another batch, only x events kept) vs u3 inside the fit: same transforms
+    alone = compute_blocks(ev.filter(pl.col("user_id") == "u3"), ["u3"], names,
+                           backbone=FakeBackbone(), svd_dim=4, state=reread)  # fmt: skip
+    for name in ("zero-shot", "svd"):
+        np.testing.assert_allclose(alone[name][0][0], fitted[name][0][3], rtol=1e-4, atol=1e-5)
+    assert alone["aggregates"][1] == fitted["aggregates"][1]  # same services, same columns
+    refit = compute_blocks(ev.filter(pl.col("user_id") == "u3"), ["u3"], ["aggregates"])
+    assert len(refit["aggregates"][1]) == len(fitted["aggregates"][1])

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from byod.cli.main import app
 from byod.data.schema import INTERACTION_SCHEMA
-from byod.features.table import write_feature_table
+from byod.features.table import read_feature_table, write_feature_table
 
 runner = CliRunner()
 WORDS = ["action", "drama", "comedy", "horror", "space", "love", "war", "kids"]
@@ -120,6 +120,13 @@ def test_embed_writes_blocks_and_classify_picks_them(tmp_path, tiny_st_folder, m
                               "--labels", str(world / "labels.parquet"), "--task", "taste",
                               "--blocks", "zero-shot", "--out", str(world / "res")])  # fmt: skip
     assert bad.exit_code == 2 and "unknown block" in bad.output
+    again = runner.invoke(app, ["embed", "--model", str(world / "model"), "--events",
+                                str(world / "events.parquet"), "--blocks-from",
+                                str(world / "bfeat"), "--out", str(world / "again")])  # fmt: skip
+    assert again.exit_code == 0, again.output
+    first, second = read_feature_table(world / "bfeat"), read_feature_table(world / "again")
+    assert second.layout == first.layout
+    np.testing.assert_allclose(second.matrix(["svd"])[0], first.matrix(["svd"])[0], atol=1e-5)
     nohist = runner.invoke(app, ["embed", "--model", str(world / "model"), "--histories",
                                  str(world / "hist.parquet"), "--blocks", "learned,svd",
                                  "--out", str(world / "x")])  # fmt: skip

@@ -42,14 +42,30 @@ def embed_command(
         typer.Option("--fit-events", help="Events the SVD block is fitted on (default: --events)."),
     ] = None,
     svd_dim: Annotated[int, typer.Option(min=1, help="Components of the svd block.")] = 128,
+    blocks_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--blocks-from",
+            help="Feature-table folder whose fitted block transforms to reuse (new users land "
+            "in its space; its blocks and svd dim are taken).",
+        ),
+    ] = None,
     cache_dir: Annotated[Path | None, typer.Option(help="Event-text vector cache.")] = None,
     device: Annotated[str, typer.Option(help="cpu | cuda.")] = "cpu",
 ) -> None:
     """Embed users from histories, or from raw events of users the model has never seen."""
     from byod.encoders.user import UserEncoder, model_hash  # torch: import late
     from byod.features.blocks import DEFAULT_BLOCKS, compute_blocks, parse_blocks
-    from byod.features.table import frame_hash, write_feature_table
+    from byod.features.table import frame_hash, read_feature_table, write_feature_table
 
+    state: dict = {}
+    if blocks_from is not None:
+        earlier = read_feature_table(blocks_from)
+        state = earlier.block_state()
+        if not state:
+            raise ByodError(f"{earlier.path}: no fitted blocks (blocks.npz) to reuse")
+        blocks = blocks or ",".join(earlier.layout.names)
+        svd_dim = next((b.dim for b in earlier.layout.blocks if b.name == "svd"), svd_dim)
     if histories is None and events is None:
         raise ByodError("give --histories or --events (or both: blocks from the events)")
     names = parse_blocks(blocks) or (list(DEFAULT_BLOCKS) if events is not None else ["learned"])
@@ -80,6 +96,7 @@ def embed_command(
             cache=encoder.cache,
             fit_events=read_table(fit_events, "events") if fit_events is not None else None,
             svd_dim=svd_dim,
+            state=state,
             progress=True,
         )
     cfg = encoder.config
@@ -97,8 +114,10 @@ def embed_command(
             "source_kind": "histories" if histories is not None else "events",
             "source_hash": frame_hash(source),
             **({"block_events_hash": frame_hash(event_table)} if extra else {}),
+            **({"blocks_from": str(blocks_from.resolve())} if blocks_from else {}),
         },
         extra,
+        state,
     )
     shown = ", ".join(f"{b['name']} {b['dim']}" for b in table.metadata["blocks"])
     console.print(f"wrote {table.features.height:,} users ({shown}) to {table.path}")

@@ -147,13 +147,15 @@ def text_mean_block(
     cache: EmbeddingCache | None = None,
     *,
     whiten: bool = True,
+    state: dict[str, np.ndarray] | None = None,
     progress: bool = False,
 ) -> np.ndarray:
     """Mean event-text vector over each user's full history, whitened: ``(n_users, dim)``.
 
-    The whitening (PCA, all components, unit variance each) is fitted on the users with events;
-    it is label-free, and removes the few dominant directions that raw MiniLM means share.
-    Users without events get zeros.
+    The whitening (PCA, all components, unit variance each) is fitted on the users with events
+    (label-free; it removes the few dominant directions that raw MiniLM means share), or taken
+    from ``state`` (a previous fit, so new users land in the same space). A fit is written into
+    ``state`` when one is given empty. Users without events get zeros.
     """
     from sklearn.decomposition import PCA
 
@@ -162,22 +164,30 @@ def text_mean_block(
     texts = events["text"].unique(maintain_order=True)
     vectors = encode_unique(texts.to_list(), backbone, cache, progress=progress)
     codes = pl.DataFrame({"text": texts, "_t": np.arange(len(texts))})
-    pairs = (
-        events.select("user_id", "text").join(codes, on="text").join(_rows(user_ids), on="user_id")
-    )
-    out = np.zeros((len(user_ids), vectors.shape[1]), dtype=np.float64)
+    pairs = events.select("user_id", "text").join(codes, on="text")
+    pairs = pairs.join(_rows(user_ids), on="user_id")
+    out = np.zeros((len(user_ids), backbone.dim), dtype=np.float64)
     np.add.at(out, pairs["_row"].to_numpy(), vectors[pairs["_t"].to_numpy()])
     counts = np.bincount(pairs["_row"].to_numpy(), minlength=len(user_ids))
     have = counts > 0
     out[have] /= counts[have, None]
-    if whiten and have.sum() > 1:
-        n_comp = min(int(have.sum()), out.shape[1])
-        pca = PCA(n_components=n_comp, whiten=True, random_state=0).fit(out[have])
-        # fewer users than dimensions: the missing components stay 0 (the block keeps its size)
-        white = np.zeros_like(out)
-        white[have, :n_comp] = pca.transform(out[have])
-        out = white
-    return out.astype(np.float32)
+    if not whiten:
+        return out.astype(np.float32)
+    if state is not None and "zero-shot/mean" in state:
+        mean, comps, scale = (state[f"zero-shot/{k}"] for k in ("mean", "components", "scale"))
+    elif have.sum() > 1:
+        pca = PCA(n_components=min(int(have.sum()), out.shape[1]), random_state=0).fit(out[have])
+        mean, comps = pca.mean_, pca.components_
+        scale = np.sqrt(np.maximum(pca.explained_variance_, 1e-12))
+        if state is not None:
+            state.update({"zero-shot/mean": mean, "zero-shot/components": comps,
+                          "zero-shot/scale": scale})  # fmt: skip
+    else:
+        return out.astype(np.float32)
+    # fewer users than dimensions: the missing components stay 0 (the block keeps its size)
+    white = np.zeros_like(out)
+    white[have, : len(comps)] = (out[have] - mean) @ comps.T / scale
+    return white.astype(np.float32)
 
 
 def _counts(
@@ -191,6 +201,23 @@ def _counts(
     )
 
 
+def _fit_svd(fit_events: pl.DataFrame, dim: int, column: str, seed: int) -> dict[str, np.ndarray]:
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    items = fit_events[column].drop_nulls().unique().sort()
+    if items.len() < 3:
+        raise ByodError(f"the svd block needs events with at least 3 distinct {column} values")
+    vocab = pl.DataFrame({"_item": items, "_col": np.arange(items.len())})
+    fit_users = fit_events["user_id"].unique().sort().to_list()
+    counts = _counts(fit_events, fit_users, vocab, column)
+    tfidf = TfidfTransformer().fit(counts)
+    k = min(dim, items.len() - 1, counts.shape[0] - 1)
+    svd = TruncatedSVD(n_components=max(k, 1), random_state=seed).fit(tfidf.transform(counts))
+    return {"svd/items": items.to_numpy().astype(str), "svd/idf": tfidf.idf_,
+            "svd/components": svd.components_}  # fmt: skip
+
+
 def svd_block(
     events: pl.DataFrame,
     user_ids: Sequence[str],
@@ -199,6 +226,7 @@ def svd_block(
     dim: int = 128,
     column: str = "item_id",
     seed: int = 0,
+    state: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Truncated SVD of the L2 TF-IDF user x item matrix: ``(n_users, dim)``.
 
@@ -207,27 +235,28 @@ def svd_block(
         user_ids: the rows, in order.
         fit_events: the vocabulary, IDF and SVD are fitted on these events only (the training
             side, e.g. events before every validation target); default ``events``.
-        dim: components (capped below the vocabulary size).
+        dim: components (capped below the vocabulary size; the block is zero-padded to ``dim``).
         column: the item column.
         seed: the randomised SVD's seed.
+        state: a previous fit to apply (``svd/*`` keys); an empty dict receives this fit.
     """
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfTransformer
-
-    fit_events = events if fit_events is None else fit_events
-    items = fit_events[column].drop_nulls().unique().sort()
-    if items.len() < 3:
-        raise ByodError(f"the svd block needs events with at least 3 distinct {column} values")
-    vocab = pl.DataFrame({"_item": items, "_col": np.arange(items.len())})
-    fit_users = fit_events["user_id"].unique().sort().to_list()
-    tfidf = TfidfTransformer().fit(_counts(fit_events, fit_users, vocab, column))
-    fit_bag = tfidf.transform(_counts(fit_events, fit_users, vocab, column))
-    k = min(dim, items.len() - 1, fit_bag.shape[0] - 1)
-    svd = TruncatedSVD(n_components=max(k, 1), random_state=seed).fit(fit_bag)
-    out = svd.transform(tfidf.transform(_counts(events, user_ids, vocab, column)))
+    if state is not None and "svd/items" in state:
+        fitted = state
+    else:
+        fitted = _fit_svd(events if fit_events is None else fit_events, dim, column, seed)
+        if state is not None:
+            state.update(fitted)
+    items = fitted["svd/items"]
+    vocab = pl.DataFrame(
+        {"_item": pl.Series(items, dtype=pl.String), "_col": np.arange(len(items))}
+    )
+    bag = _counts(events, user_ids, vocab, column).multiply(fitted["svd/idf"][None, :]).tocsr()
+    norms = np.sqrt(np.asarray(bag.multiply(bag).sum(axis=1))).ravel()
+    bag = sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ bag  # L2 rows, as TfidfTransformer
+    out = np.asarray(bag @ fitted["svd/components"].T)
     if out.shape[1] < dim:  # tiny data: pad, so the block always has the promised size
         out = np.pad(out, ((0, 0), (0, dim - out.shape[1])))
-    return out.astype(np.float32)
+    return out[:, :dim].astype(np.float32)
 
 
 def aggregate_block(
@@ -236,15 +265,22 @@ def aggregate_block(
     *,
     services: Sequence[str] | None = None,
     reference_time: Any | None = None,
+    state: dict[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """Generic per-user aggregates of the event contract: ``(n_users, k)`` and column names.
 
     Columns: ``log_events``; per service ``log_events:<s>`` and ``share:<s>``; ``log_span_days``
     (first to last event); ``log_events_per_day`` (per active day: distinct calendar dates);
     ``log_recency_days`` (last event to ``reference_time``, default the latest event in
-    ``events``); ``distinct_item_share``. Counts are log1p'd (heavy-tailed).
+    ``events``); ``distinct_item_share``. Counts are log1p'd (heavy-tailed). The services are
+    taken from ``state`` when it holds them (new users get the same columns), else from
+    ``events``, and written into ``state``.
     """
+    if services is None and state is not None and "aggregates/services" in state:
+        services = [str(x) for x in state["aggregates/services"]]
     services = sorted(events["service"].unique().to_list()) if services is None else services
+    if state is not None:
+        state["aggregates/services"] = np.asarray(list(services), dtype=str)
     ref = events["timestamp"].max() if reference_time is None else reference_time
     per_user = events.group_by("user_id").agg(
         n=pl.len(),
@@ -286,9 +322,23 @@ def compute_blocks(
     cache: EmbeddingCache | None = None,
     fit_events: pl.DataFrame | None = None,
     svd_dim: int = 128,
+    state: dict[str, np.ndarray] | None = None,
     progress: bool = False,
 ) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
     """The extra blocks ``names`` (``learned`` is skipped: the encoder writes it) for ``user_ids``.
+
+    Args:
+        events: the users' events (full histories).
+        user_ids: the rows, in order.
+        names: the blocks wanted (from :data:`BLOCK_NAMES`).
+        backbone: embeds event texts (the ``zero-shot`` block).
+        cache: event-text vector cache.
+        fit_events: what the SVD is fitted on (default ``events``).
+        svd_dim: components of the ``svd`` block.
+        progress: progress bars.
+        state: the fitted transforms (whitening, SVD vocabulary / IDF / components, services):
+            applied when present (``FeatureTable.block_state()`` of an earlier table: new users
+            land in its space), else fitted here and written into it.
 
     Returns:
         ``name -> ((n_users, k) float32, column names or ())`` in the order of ``names``,
@@ -301,12 +351,15 @@ def compute_blocks(
         if name == "zero-shot":
             if backbone is None:
                 raise ConfigError("the zero-shot block needs the backbone that embeds event texts")
-            values = text_mean_block(events, user_ids, backbone, cache, progress=progress)
+            values = text_mean_block(
+                events, user_ids, backbone, cache, state=state, progress=progress
+            )
             out[name] = (values, ())
         elif name == "svd":
-            out[name] = (svd_block(events, user_ids, fit_events=fit_events, dim=svd_dim), ())
+            values = svd_block(events, user_ids, fit_events=fit_events, dim=svd_dim, state=state)
+            out[name] = (values, ())
         elif name == "aggregates":
-            out[name] = aggregate_block(events, user_ids)
+            out[name] = aggregate_block(events, user_ids, state=state)
         else:
             raise ConfigError(f"unknown block {name!r}; choose from {list(BLOCK_NAMES)}")
     return out

@@ -10,6 +10,8 @@ Layout (every file written atomically; a version folder is built aside and renam
         metadata.json           model id + hash, objective, dim, created_at, source hash, rows,
                                 blocks: [{name, column, offset, dim, scaling, columns}, ...]
         index.faiss             IndexFlatIP over the normalised ``vector``s, row i = features row i
+        blocks.npz              the blocks' fitted transforms (whitening, SVD, services), so
+                                new users can be put in the same space (no pickles)
 
 The blocks' offsets index the concatenation of their columns in the order listed;
 :meth:`FeatureTable.matrix` returns that concatenation (or the blocks a user picks).
@@ -40,6 +42,7 @@ from byod.io import write_json, write_parquet, write_text
 __all__ = ["FeatureTable", "write_feature_table", "read_feature_table", "frame_hash"]
 
 _LATEST = "LATEST"
+_BLOCK_STATE = "blocks.npz"
 
 
 @dataclasses.dataclass
@@ -87,6 +90,14 @@ class FeatureTable:
         ]
         return np.concatenate(parts, axis=1), layout
 
+    def block_state(self) -> dict[str, np.ndarray]:
+        """The fitted block transforms of this version (empty when it has none)."""
+        path = self.path / _BLOCK_STATE
+        if not path.exists():
+            return {}
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+
     def index(self):  # noqa: ANN201 (faiss.Index)
         """The FAISS index of this version."""
         return read_index(self.path / "index.faiss")
@@ -132,6 +143,7 @@ def write_feature_table(
     root: str | Path,
     metadata: dict[str, Any],
     blocks: dict[str, tuple[np.ndarray, tuple[str, ...]]] | None = None,
+    block_state: dict[str, np.ndarray] | None = None,
 ) -> FeatureTable:
     """Write ``features`` (``user_id``, ``vector``) as a new version under ``root``.
 
@@ -141,6 +153,8 @@ def write_feature_table(
         metadata: what produced it (merged into metadata.json).
         blocks: extra blocks ``name -> ((n_users, k) values in features' row order, column
             names or ())``, written as columns and listed in metadata.json after ``learned``.
+        block_state: the blocks' fitted transforms (``compute_blocks(state=...)``), kept in
+            ``blocks.npz`` for embedding new users into the same space.
     """
     root = Path(root)
     if features["user_id"].is_duplicated().any():
@@ -165,6 +179,8 @@ def write_feature_table(
             staging / "index.faiss",
         )
         write_json(meta, staging / "metadata.json")
+        if block_state:
+            np.savez(staging / _BLOCK_STATE, **block_state)  # inside the staging folder
         os.replace(staging, root / version)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
