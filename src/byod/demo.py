@@ -11,6 +11,7 @@ that same-second ratings keep their original order everywhere.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from byod.data.builtin.movielens import load_movielens
+from byod.data.builtin.movielens import MovieLens, load_movielens
 from byod.data.serialize import SerializeConfig, serialize
 from byod.encoders.backbone import TextBackbone, open_backbone
 from byod.encoders.cache import EmbeddingCache
@@ -178,6 +179,26 @@ def _train_encoders(
     return sources
 
 
+def _classify(
+    features: dict[str, tuple[np.ndarray, BlockLayout, list[str]]], ml: MovieLens, seeds: int
+) -> list[pl.DataFrame]:
+    """Each encoder alone and with its blocks, majority and tuned TF-IDF: classification rows."""
+    run = functools.partial(classify_source, labels=ml.labels, tasks=TASKS, n_seeds=seeds,
+                            n_jobs=-1)  # fmt: skip
+    rows = []
+    for name, (matrix, layout, ids) in features.items():
+        heads = ["logistic", "mlp"] if name == "clue" else ["logistic"]
+        learned = layout.select(["learned"])
+        rows.append(run(name, ids, matrix[:, : learned.dim], heads=heads, blocks=learned.spec()))
+        if len(layout.blocks) > 1:  # the blocks' own names, without repeating the encoder's
+            combined = "+".join([name, *[b for b in layout.names[1:] if b != name]])
+            rows.append(run(combined, ids, matrix, heads=["logistic"], blocks=layout.spec()))
+    ids = ml.labels["user_id"].unique().sort().to_list()
+    rows.append(run("majority", ids, np.zeros((len(ids), 1)), heads=["majority"]))
+    rows.append(run("tfidf-items", ids, bag_of_items(ml.events, ids), heads=["logistic"]))
+    return rows
+
+
 def run_transfer_chain(
     out: Path,
     config: DemoConfig,
@@ -212,21 +233,7 @@ def run_transfer_chain(
     timings["embed"] = time.perf_counter() - t
     say(f"5. feature tables for {len(features)} encoders ({timings['embed']:.0f} s)")
     t = time.perf_counter()
-    rows = []
-    for name, (matrix, layout, ids) in features.items():
-        heads = ["logistic", "mlp"] if name == "clue" else ["logistic"]
-        learned = layout.select(["learned"])
-        rows.append(classify_source(name, ids, matrix[:, : learned.dim], ml.labels, TASKS, heads,
-                                    n_seeds=config.seeds, blocks=learned.spec()))  # fmt: skip
-        if len(layout.blocks) > 1:
-            rows.append(classify_source("+".join([name, *layout.names[1:]]), ids, matrix,
-                                        ml.labels, TASKS, ["logistic"], n_seeds=config.seeds,
-                                        blocks=layout.spec()))  # fmt: skip
-    ids = ml.labels["user_id"].unique().sort().to_list()
-    rows.append(classify_source("majority", ids, np.zeros((len(ids), 1)), ml.labels, TASKS,
-                                ["majority"], n_seeds=config.seeds))  # fmt: skip
-    rows.append(classify_source("tfidf-items", ids, bag_of_items(ml.events, ids), ml.labels,
-                                TASKS, ["logistic"], n_seeds=config.seeds))  # fmt: skip
+    rows = _classify(features, ml, config.seeds)
     write_parquet(pl.concat(rows), out / "transfer" / "classify.parquet")
     timings["classify"] = time.perf_counter() - t
     say(f"6. classification: {len(TASKS)} tasks, {len(rows)} sources ({timings['classify']:.0f} s)")

@@ -157,6 +157,7 @@ class LogisticHead(_PipelineHead):
         max_iter: lbfgs iterations.
         tol: lbfgs tolerance.
         seed: shuffles the CV folds.
+        n_jobs: processes for the CV folds (None: one; -1: every core).
     """
 
     def __init__(
@@ -170,6 +171,7 @@ class LogisticHead(_PipelineHead):
         max_iter: int = 500,
         tol: float = 1e-3,
         seed: int = 0,
+        n_jobs: int | None = None,
     ) -> None:
         self.C = C
         self.Cs = Cs
@@ -180,6 +182,7 @@ class LogisticHead(_PipelineHead):
         self.max_iter = max_iter
         self.tol = tol
         self.seed = seed
+        self.n_jobs = n_jobs
 
     def _pipeline(self, X: np.ndarray, y: np.ndarray) -> Pipeline:  # noqa: N803
         # Few-shot data (a class with fewer rows than folds) cannot be cross-validated: use
@@ -197,6 +200,7 @@ class LogisticHead(_PipelineHead):
                 max_iter=self.max_iter,
                 tol=self.tol,
                 use_legacy_attributes=False,
+                n_jobs=self.n_jobs,
             )
         return make_pipeline(*_scaler(X, self.scaling, self.blocks), model)
 
