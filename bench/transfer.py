@@ -123,7 +123,11 @@ def build_matrices(
     if "zero-shot-raw" in needs:
         mats["zero-shot-raw"] = text_mean_block(ml.events, ids, backbone, cache, whiten=False)
     say(f"blocks {wanted} in {time.perf_counter() - t:.0f} s")
-    full = serialize(ml.events, SerializeConfig(max_events=256))
+    full = (
+        serialize(ml.events, SerializeConfig(max_events=256))
+        if {"zero-shot-64", "learned"} & needs
+        else None
+    )
     if "zero-shot-64" in needs:  # byod's zero-shot source so far: last 64 events per service
         encoder = baseline_encoder("zero-shot", full, backbone)
         encoder.cache = cache
@@ -186,31 +190,30 @@ def evaluate(
         rows.append(classify_source(name, ids, X, labels, TASKS, ["logistic"],
                                     n_seeds=seeds, blocks=spec))  # fmt: skip
         say(f"{name} ({X.shape[1]} dims) in {time.perf_counter() - t:.0f} s")
+        print(table(rows[-1], baseline=None), flush=True)  # each source as soon as it is done
     return pl.concat(rows)
 
 
-def table(results: pl.DataFrame) -> str:
-    """Markdown: sources x tasks, mean ± std and the ratio to tuned TF-IDF."""
+def table(results: pl.DataFrame, baseline: str | None = "tfidf-items (tuned)") -> str:
+    """Markdown: sources x tasks, mean ± std and the ratio to ``baseline`` (when it is there)."""
     main = {"gender": "auroc", "age": "accuracy", "occupation": "accuracy"}
-    pick = [
-        results.filter((pl.col("task") == t) & (pl.col("metric") == m)) for t, m in main.items()
-    ]
-    res = pl.concat(pick)
+    res = pl.concat(
+        [results.filter((pl.col("task") == t) & (pl.col("metric") == m)) for t, m in main.items()]
+    )
     base = {
-        r["task"]: r["mean"]
-        for r in res.filter(pl.col("source") == "tfidf-items (tuned)").iter_rows(named=True)
-    }  # noqa: E501
+        r["task"]: r["mean"] for r in res.filter(pl.col("source") == baseline).iter_rows(named=True)
+    }
     lines = ["| source | gender AUROC | age acc. | occupation acc. |", "|---|---:|---:|---:|"]
     for source in res["source"].unique(maintain_order=True):
         cells = []
         for task in main:
-            r = res.filter((pl.col("source") == source) & (pl.col("task") == task)).row(
-                0, named=True
-            )
-            cells.append(f"{r['mean']:.3f} ± {r['std']:.3f} ({r['mean'] / base[task]:.3f}x)")
+            row = res.filter((pl.col("source") == source) & (pl.col("task") == task))
+            mean, std = row["mean"][0], row["std"][0]
+            ratio = f" ({mean / base[task]:.3f}x)" if task in base else ""
+            cells.append(f"{mean:.3f} ± {std:.3f}{ratio}")
         lines.append(f"| {source} | " + " | ".join(cells) + " |")
     goal = " / ".join(f"{t} {v}" for t, v in GOALS.items())
-    lines.append(f"\n(ratios vs tuned TF-IDF; goals: {goal})")
+    lines.append(f"\n(ratios vs {baseline}; goals: {goal})" if base else "")
     return "\n".join(lines)
 
 
