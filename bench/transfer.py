@@ -200,9 +200,12 @@ def table(results: pl.DataFrame, baseline: str | None = "tfidf-items (tuned)") -
     res = pl.concat(
         [results.filter((pl.col("task") == t) & (pl.col("metric") == m)) for t, m in main.items()]
     )
-    base = {
-        r["task"]: r["mean"] for r in res.filter(pl.col("source") == baseline).iter_rows(named=True)
-    }
+    base = {}
+    if baseline is not None:
+        base = {
+            r["task"]: r["mean"]
+            for r in res.filter(pl.col("source") == baseline).iter_rows(named=True)
+        }  # noqa: E501
     lines = ["| source | gender AUROC | age acc. | occupation acc. |", "|---|---:|---:|---:|"]
     for source in res["source"].unique(maintain_order=True):
         cells = []
