@@ -11,6 +11,7 @@ that same-second ratings keep their original order everywhere.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,11 +19,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from byod.data.builtin.movielens import load_movielens
+from byod.data.builtin.movielens import MovieLens, load_movielens
 from byod.data.serialize import SerializeConfig, serialize
 from byod.encoders.backbone import TextBackbone, open_backbone
 from byod.encoders.cache import EmbeddingCache
 from byod.encoders.user import UserEncoder
+from byod.features.blocks import DEFAULT_BLOCKS, BlockLayout, compute_blocks
 from byod.features.table import frame_hash, write_feature_table
 from byod.io import write_parquet
 from byod.pretrain.run import PretrainConfig, baseline_encoder, pretrain
@@ -69,6 +71,8 @@ class DemoConfig:
         backbone: event-text backbone.
         encoders: the feature sources compared.
         heads: recommendation heads trained on each encoder's features.
+        blocks: feature blocks written beside each encoder's vector (``learned`` first) and
+            classified together as ``<name>+<blocks>``; ``("learned",)`` for none.
 
     """
 
@@ -81,6 +85,7 @@ class DemoConfig:
         EncoderSpec("zero-shot", "zero-shot"),
     )
     heads: tuple[str, ...] = ("mlp",)
+    blocks: tuple[str, ...] = DEFAULT_BLOCKS
 
 
 PROFILES = {
@@ -89,24 +94,49 @@ PROFILES = {
 }
 
 
-def _pretrain_histories(events: pl.DataFrame, task: NextItemTask) -> pl.DataFrame:
-    """Histories from events before each user's validation target: no target leaks in."""
+def _training_events(events: pl.DataFrame, task: NextItemTask) -> pl.DataFrame:
+    """Events before each user's validation target (all events of users without one)."""
     valid = task.role("valid").select("user_id", "timestamp", "seq")
     before = events_before_targets(events, valid)
     untargeted = events.join(valid.select("user_id"), on="user_id", how="anti")
-    return serialize(pl.concat([before, untargeted]), SerializeConfig(max_events=256))
+    return pl.concat([before, untargeted])
 
 
-def _write_features(encoder: UserEncoder, histories: pl.DataFrame, root: Path) -> pl.DataFrame:
+def _pretrain_histories(events: pl.DataFrame, task: NextItemTask) -> pl.DataFrame:
+    """Histories from events before each user's validation target: no target leaks in."""
+    return serialize(_training_events(events, task), SerializeConfig(max_events=256))
+
+
+def _write_features(
+    encoder: UserEncoder,
+    events: pl.DataFrame,
+    root: Path,
+    blocks: tuple[str, ...],
+    fit_events: pl.DataFrame,
+) -> tuple[np.ndarray, BlockLayout, list[str]]:
+    """Write the feature table (vector + blocks); return its matrix, layout and user ids."""
+    histories = serialize(events, SerializeConfig(max_events=256))
     features = encoder.encode(histories, progress=True)
-    write_feature_table(
+    state: dict[str, np.ndarray] = {}
+    extra = compute_blocks(
+        events,
+        features["user_id"].to_list(),
+        blocks,
+        backbone=encoder.backbone,
+        cache=encoder.cache,
+        fit_events=fit_events,
+        state=state,
+    )
+    table = write_feature_table(
         features,
         root,
         {"backbone": encoder.config.backbone, "objective": encoder.config.objective,
          "mode": encoder.config.mode, "source_kind": "histories",
          "source_hash": frame_hash(histories)},
+        extra,
+        state,
     )  # fmt: skip
-    return features
+    return (*table.matrix(), table.user_ids)
 
 
 @dataclasses.dataclass
@@ -144,8 +174,29 @@ def _train_encoders(
                 histories, out / "models" / spec.name, cfg, backbone=backbone, cache_dir=cache_dir
             )
             say(f"   best validation loss {min(h['val_loss'] for h in state.history):.3f}")
+        encoder.cache = encoder.cache or cache
         sources.append(_Source(spec, encoder, events))
     return sources
+
+
+def _classify(
+    features: dict[str, tuple[np.ndarray, BlockLayout, list[str]]], ml: MovieLens, seeds: int
+) -> list[pl.DataFrame]:
+    """Each encoder alone and with its blocks, majority and tuned TF-IDF: classification rows."""
+    run = functools.partial(classify_source, labels=ml.labels, tasks=TASKS, n_seeds=seeds,
+                            n_jobs=-1)  # fmt: skip
+    rows = []
+    for name, (matrix, layout, ids) in features.items():
+        heads = ["logistic", "mlp"] if name == "clue" else ["logistic"]
+        learned = layout.select(["learned"])
+        rows.append(run(name, ids, matrix[:, : learned.dim], heads=heads, blocks=learned.spec()))
+        if len(layout.blocks) > 1:  # the blocks' own names, without repeating the encoder's
+            combined = "+".join([name, *[b for b in layout.names[1:] if b != name]])
+            rows.append(run(combined, ids, matrix, heads=["logistic"], blocks=layout.spec()))
+    ids = ml.labels["user_id"].unique().sort().to_list()
+    rows.append(run("majority", ids, np.zeros((len(ids), 1)), heads=["majority"]))
+    rows.append(run("tfidf-items", ids, bag_of_items(ml.events, ids), heads=["logistic"]))
+    return rows
 
 
 def run_transfer_chain(
@@ -172,25 +223,17 @@ def run_transfer_chain(
     features = {
         src.spec.name: _write_features(
             src.encoder,
-            serialize(src.events, SerializeConfig(max_events=256)),
+            src.events,
             out / "features" / src.spec.name,
+            config.blocks,
+            _training_events(src.events, task),  # the SVD block never sees a target
         )
         for src in sources
     }
     timings["embed"] = time.perf_counter() - t
     say(f"5. feature tables for {len(features)} encoders ({timings['embed']:.0f} s)")
     t = time.perf_counter()
-    rows = []
-    for name, table in features.items():
-        ids, vectors = table["user_id"].to_list(), table["vector"].to_numpy()
-        heads = ["logistic", "mlp"] if name == "clue" else ["logistic"]
-        rows.append(classify_source(name, ids, vectors, ml.labels, TASKS, heads,
-                                    n_seeds=config.seeds))  # fmt: skip
-    ids = ml.labels["user_id"].unique().sort().to_list()
-    rows.append(classify_source("majority", ids, np.zeros((len(ids), 1)), ml.labels, TASKS,
-                                ["majority"], n_seeds=config.seeds))  # fmt: skip
-    rows.append(classify_source("tfidf-items", ids, bag_of_items(ml.events, ids), ml.labels,
-                                TASKS, ["logistic"], n_seeds=config.seeds))  # fmt: skip
+    rows = _classify(features, ml, config.seeds)
     write_parquet(pl.concat(rows), out / "transfer" / "classify.parquet")
     timings["classify"] = time.perf_counter() - t
     say(f"6. classification: {len(TASKS)} tasks, {len(rows)} sources ({timings['classify']:.0f} s)")

@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from byod.cli.main import app
+from byod.features.blocks import DEFAULT_BLOCKS
 
 
 @pytest.mark.slow
@@ -18,12 +19,19 @@ def test_quick_demo_runs_the_whole_chain(tmp_path, monkeypatch) -> None:
     assert "### Classification" in result.output and "### Recommendation" in result.output
     assert f"report: {out / 'report' / 'index.html'}" in result.output.replace("\n", "")
     classify = pl.read_parquet(out / "transfer" / "classify.parquet")
-    assert set(classify["source"]) == {"clue", "zero-shot", "majority", "tfidf-items"}
+    blocks = [b for b in DEFAULT_BLOCKS if b != "learned"]
+    expected = {"clue", "zero-shot", "majority", "tfidf-items"}
+    if blocks:  # each encoder alone, and with the default blocks
+        expected |= {"+".join(["clue", *blocks]),
+                     "+".join(["zero-shot", *[b for b in blocks if b != "zero-shot"]])}  # fmt: skip
+    assert set(classify["source"]) == expected
     assert set(classify["task"]) == {"gender", "age", "occupation"}
     recommend = pl.read_parquet(out / "transfer" / "recommend.parquet")
     assert {"popularity", "cooccurrence", "clue-mlp"} <= set(recommend["source"])
     assert (out / "models" / "clue" / "metrics.jsonl").exists()
     assert (out / "features" / "clue" / "LATEST").exists()
+    meta = (out / "features" / "clue" / "v0001" / "metadata.json").read_text()
+    assert all(f'"name": "{b}"' in meta for b in DEFAULT_BLOCKS)
     assert (out / "report" / "report.md").exists()
 
 

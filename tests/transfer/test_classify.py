@@ -1,10 +1,11 @@
 import numpy as np
 import polars as pl
 import pytest
+from sklearn.model_selection import train_test_split
 
 from byod.errors import ByodError
 from byod.transfer.classify import evaluate_classification, summarize, task_labels
-from byod.transfer.heads import make_head
+from byod.transfer.heads import LogisticHead, make_head
 
 
 def test_binary_task_reports_auroc_over_seeds():
@@ -48,3 +49,39 @@ def test_task_labels_align_rows_and_name_problems():
 def test_one_class_is_refused():
     with pytest.raises(ByodError, match="two classes"):
         evaluate_classification(np.zeros((10, 2)), np.array(["a"] * 10), make_head("logistic"))
+
+
+class SpyHead(LogisticHead):
+    """A logistic head that records the user ids (column 0) and C of every fit."""
+
+    fits: list[tuple[set[int], float]] = []
+
+    def fit(self, X, y):  # noqa: N803
+        super().fit(X[:, 1:], y)
+        SpyHead.fits.append(({int(v) for v in X[:, 0]}, self.tuned_params_["C"]))
+        return self
+
+    def predict_proba(self, X):  # noqa: N803
+        return super().predict_proba(X[:, 1:])
+
+
+def test_c_is_tuned_on_each_splits_training_users_only():
+    rng = np.random.default_rng(4)
+    n = 240
+    X = np.concatenate([np.arange(n)[:, None], rng.normal(size=(n, 6))], axis=1)
+    y = np.where(X[:, 1] + rng.normal(0, 1.0, n) > 0, "F", "M")
+    SpyHead.fits = []
+    evaluate_classification(X, y, SpyHead(), n_seeds=3)
+    first = list(SpyHead.fits)
+    for seed, (seen, _) in enumerate(first):
+        _, test = train_test_split(np.arange(n), test_size=0.2, random_state=seed, stratify=y)
+        assert not seen & set(test.tolist()) and len(seen) == n - len(test)
+    # Scrambling the held-out users' features of split 0 leaves split 0's chosen C unchanged
+    # (their labels stay: the stratified split itself depends on them).
+    _, test0 = train_test_split(np.arange(n), test_size=0.2, random_state=0, stratify=y)
+    X2 = X.copy()
+    X2[test0, 1:] = rng.normal(0, 50, size=(len(test0), 6))
+    SpyHead.fits = []
+    evaluate_classification(X2, y, SpyHead(), n_seeds=1)
+    assert SpyHead.fits[0][0] == first[0][0]
+    assert SpyHead.fits[0][1] == first[0][1]

@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -6,7 +7,7 @@ from typer.testing import CliRunner
 
 from byod.cli.main import app
 from byod.data.schema import INTERACTION_SCHEMA
-from byod.features.table import write_feature_table
+from byod.features.table import read_feature_table, write_feature_table
 
 runner = CliRunner()
 WORDS = ["action", "drama", "comedy", "horror", "space", "love", "war", "kids"]
@@ -81,3 +82,52 @@ def test_recommend_names_missing_pieces(tmp_path):
                               str(world / "inter.parquet"), "--out", str(tmp_path / "r")])  # fmt: skip
     assert out.exit_code == 2
     assert "exactly one of --model" in out.output
+
+
+def _events_of(world):
+    inter = pl.read_parquet(world / "inter.parquet")
+    return inter.select(
+        "user_id", "timestamp", service=pl.lit("shop"), text="item_text", item_id="item_id",
+        seq="seq",
+    )  # fmt: skip
+
+
+def test_embed_writes_blocks_and_classify_picks_them(tmp_path, tiny_st_folder, monkeypatch):
+    monkeypatch.setenv("BYOD_HOME", str(tmp_path / "home"))
+    world = tiny_world(tmp_path)
+    _events_of(world).write_parquet(world / "events.parquet")
+    runner.invoke(app, ["data", "serialize", str(world / "events.parquet"),
+                        "--out", str(world / "hist.parquet")], catch_exceptions=False)  # fmt: skip
+    made = runner.invoke(app, ["pretrain", "--histories", str(world / "hist.parquet"),
+                               "--out", str(world / "model"), "--baseline", "zero-shot",
+                               "--backbone", str(tiny_st_folder)])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    out = runner.invoke(app, ["embed", "--model", str(world / "model"), "--histories",
+                              str(world / "hist.parquet"), "--events", str(world / "events.parquet"),
+                              "--blocks", "learned,svd,aggregates", "--svd-dim", "4",
+                              "--out", str(world / "bfeat")])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    meta = json.loads((world / "bfeat" / "v0001" / "metadata.json").read_text())
+    assert [(b["name"], b["offset"]) for b in meta["blocks"]] == [
+        ("learned", 0), ("svd", 16), ("aggregates", 20)]  # fmt: skip
+    res = runner.invoke(app, ["transfer", "classify", "--features", str(world / "bfeat"),
+                              "--labels", str(world / "labels.parquet"), "--task", "taste",
+                              "--blocks", "svd", "--seeds", "2", "--out", str(world / "res")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    sources = set(pl.read_parquet(world / "res" / "classify.parquet")["source"])
+    assert "zero-shot" in sources  # one block keeps the plain name
+    bad = runner.invoke(app, ["transfer", "classify", "--features", str(world / "bfeat"),
+                              "--labels", str(world / "labels.parquet"), "--task", "taste",
+                              "--blocks", "zero-shot", "--out", str(world / "res")])  # fmt: skip
+    assert bad.exit_code == 2 and "unknown block" in bad.output
+    again = runner.invoke(app, ["embed", "--model", str(world / "model"), "--events",
+                                str(world / "events.parquet"), "--blocks-from",
+                                str(world / "bfeat"), "--out", str(world / "again")])  # fmt: skip
+    assert again.exit_code == 0, again.output
+    first, second = read_feature_table(world / "bfeat"), read_feature_table(world / "again")
+    assert second.layout == first.layout
+    np.testing.assert_allclose(second.matrix(["svd"])[0], first.matrix(["svd"])[0], atol=1e-5)
+    nohist = runner.invoke(app, ["embed", "--model", str(world / "model"), "--histories",
+                                 str(world / "hist.parquet"), "--blocks", "learned,svd",
+                                 "--out", str(world / "x")])  # fmt: skip
+    assert nohist.exit_code == 2 and "need --events" in nohist.output

@@ -1,4 +1,4 @@
-"""``byod embed``: write the feature table (user -> vector) with its nearest-neighbour index."""
+"""``byod embed``: write the feature table (user -> vector, plus named blocks) with its index."""
 
 from __future__ import annotations
 
@@ -22,29 +22,83 @@ def embed_command(
         Path | None, typer.Option("--histories", help="Histories Parquet.")
     ] = None,
     events: Annotated[
-        Path | None, typer.Option("--events", help="Raw events Parquet (new users).")
+        Path | None,
+        typer.Option(
+            "--events",
+            help="Raw events Parquet: new users embedded from them (alone), or the events the "
+            "extra blocks are computed from (with --histories).",
+        ),
+    ] = None,
+    blocks: Annotated[
+        str | None,
+        typer.Option(
+            "--blocks",
+            help="Comma-separated blocks: learned, zero-shot, svd, aggregates "
+            "(default: all of them when --events is given, else learned).",
+        ),
+    ] = None,
+    fit_events: Annotated[
+        Path | None,
+        typer.Option("--fit-events", help="Events the SVD block is fitted on (default: --events)."),
+    ] = None,
+    svd_dim: Annotated[int, typer.Option(min=1, help="Components of the svd block.")] = 128,
+    blocks_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--blocks-from",
+            help="Feature-table folder whose fitted block transforms to reuse (new users land "
+            "in its space; its blocks and svd dim are taken).",
+        ),
     ] = None,
     cache_dir: Annotated[Path | None, typer.Option(help="Event-text vector cache.")] = None,
     device: Annotated[str, typer.Option(help="cpu | cuda.")] = "cpu",
 ) -> None:
     """Embed users from histories, or from raw events of users the model has never seen."""
     from byod.encoders.user import UserEncoder, model_hash  # torch: import late
-    from byod.features.table import frame_hash, write_feature_table
+    from byod.features.blocks import DEFAULT_BLOCKS, compute_blocks, parse_blocks
+    from byod.features.table import frame_hash, read_feature_table, write_feature_table
 
-    if (histories is None) == (events is None):
-        raise ByodError("give exactly one of --histories or --events")
+    state: dict = {}
+    if blocks_from is not None:
+        earlier = read_feature_table(blocks_from)
+        state = earlier.block_state()
+        if not state:
+            raise ByodError(f"{earlier.path}: no fitted blocks (blocks.npz) to reuse")
+        blocks = blocks or ",".join(earlier.layout.names)
+        svd_dim = next((b.dim for b in earlier.layout.blocks if b.name == "svd"), svd_dim)
+    if histories is None and events is None:
+        raise ByodError("give --histories or --events (or both: blocks from the events)")
+    names = parse_blocks(blocks) or (list(DEFAULT_BLOCKS) if events is not None else ["learned"])
+    if "learned" not in names:
+        raise ByodError("--blocks must include 'learned' (the model's vector is the table's index)")
+    if events is None and names != ["learned"]:
+        raise ByodError(f"blocks {[n for n in names if n != 'learned']} need --events")
     encoder = UserEncoder.load(
         model,
         cache_dir=cache_dir or byod_home() / "text-vectors",
         models_dir=byod_home() / "models",
         device=device,
     )
+    event_table = read_table(events, "events") if events is not None else None
     if histories is not None:
         source = read_table(histories, "histories")
         features = encoder.encode(source, progress=True)
     else:
-        source = read_table(events, "events")
+        source = event_table
         features = encoder.encode_events(source, progress=True)
+    extra = {}
+    if names != ["learned"]:
+        extra = compute_blocks(
+            event_table,
+            features["user_id"].to_list(),
+            names,
+            backbone=encoder.backbone,
+            cache=encoder.cache,
+            fit_events=read_table(fit_events, "events") if fit_events is not None else None,
+            svd_dim=svd_dim,
+            state=state,
+            progress=True,
+        )
     cfg = encoder.config
     table = write_feature_table(
         features,
@@ -59,8 +113,11 @@ def embed_command(
             "source": str((histories or events).resolve()),
             "source_kind": "histories" if histories is not None else "events",
             "source_hash": frame_hash(source),
+            **({"block_events_hash": frame_hash(event_table)} if extra else {}),
+            **({"blocks_from": str(blocks_from.resolve())} if blocks_from else {}),
         },
+        extra,
+        state,
     )
-    console.print(
-        f"wrote {table.features.height:,} users x {table.metadata['dim']} to {table.path}"
-    )
+    shown = ", ".join(f"{b['name']} {b['dim']}" for b in table.metadata["blocks"])
+    console.print(f"wrote {table.features.height:,} users ({shown}) to {table.path}")

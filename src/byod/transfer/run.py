@@ -87,14 +87,24 @@ def classify_source(
     *,
     n_seeds: int = 5,
     console: Console | None = None,
+    blocks: tuple[tuple[int, int, str], ...] | None = None,
+    n_jobs: int | None = None,
 ) -> pl.DataFrame:
-    """Evaluate every (task, head) on one source's features; rows follow ``CLASSIFY_COLUMNS``."""
+    """Evaluate every (task, head) on one source's features; rows follow ``CLASSIFY_COLUMNS``.
+
+    ``blocks`` (``((offset, dim, scaling), ...)``, e.g. ``BlockLayout.spec()``) makes the
+    heads scale each block of ``X`` in its own way; every head tunes itself (wide-grid CV for
+    the logistic head) on each split's training users only; ``n_jobs`` runs its CV folds in
+    parallel processes.
+    """
     frames = []
     for task in tasks:
         rows, y = task_labels(labels, task, user_ids)
         for head in heads:
             summary = summarize(
-                evaluate_classification(X[rows], y, make_head(head), n_seeds=n_seeds)
+                evaluate_classification(
+                    X[rows], y, make_head(head, blocks=blocks, n_jobs=n_jobs), n_seeds=n_seeds
+                )
             )
             frames.append(
                 summary.with_columns(
