@@ -1,4 +1,4 @@
-"""The pretraining loop, composed from a model, a loss (the objectives), an optimizer factory, callbacks.
+"""The pretraining loop: a model, a loss (the objectives), an optimizer factory and callbacks.
 
 Callbacks do the checkpointing, early stopping, metrics log and progress bar.
 
