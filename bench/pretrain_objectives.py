@@ -130,8 +130,9 @@ def main() -> None:
             "best_val": best["val_loss"],
             "epoch_s": float(np.mean([h["seconds"] for h in state.history])),
             "dim": enc.dim,
-            "probe": probe(feats["user_id"].to_list(), feats["vector"].to_numpy(), labels,
-                           args.seeds),  # fmt: skip
+            "probe": probe(
+                feats["user_id"].to_list(), feats["vector"].to_numpy(), labels, args.seeds
+            ),  # fmt: skip
             "config": dataclasses.asdict(cfg),
         }
         print(name, json.dumps({k: v for k, v in results[name].items() if k != "config"}))
