@@ -9,6 +9,7 @@ from byod.encoders.sequence import SequenceEncoder, SequenceEncoderConfig
 from byod.losses import InfoNCELoss
 from byod.pretrain.callbacks import Checkpoint, EarlyStopping
 from byod.pretrain.grad_cache import grad_cache_step
+from byod.pretrain.objectives import ClueObjective
 from byod.pretrain.run import PretrainConfig, pretrain
 from byod.pretrain.trainer import TrainConfig, Trainer, load_checkpoint
 from byod.pretrain.views import make_sampler
@@ -74,9 +75,8 @@ def test_grad_cache_replays_dropout_masks(arrays) -> None:
 def _trainer(arrays, callbacks=None, epochs=3) -> Trainer:
     return Trainer(
         _model(arrays),
-        InfoNCELoss(0.1, learnable=True),
+        ClueObjective(make_sampler("clue", 16), InfoNCELoss(0.1, learnable=True)),
         functools.partial(torch.optim.AdamW, lr=3e-3),
-        make_sampler("clue", 16),
         TrainConfig(epochs=epochs, batch_size=8, chunk_size=4, val_fraction=0.2, seed=1),
         callbacks=callbacks or [],
     )

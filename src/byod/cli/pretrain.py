@@ -34,7 +34,10 @@ def pretrain_command(
     config: Annotated[
         Path | None, typer.Option("--config", help="YAML with PretrainConfig keys.")
     ] = None,
-    objective: Annotated[str | None, typer.Option(help="clue | simclr | next.")] = None,
+    objective: Annotated[
+        str | None,
+        typer.Option(help="clue | slices | simclr | next, or weighted: 'clue:1,slices:1'."),
+    ] = None,
     backbone: Annotated[
         str | None, typer.Option(help="e5-small | minilm | a local folder.")
     ] = None,

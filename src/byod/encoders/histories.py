@@ -25,16 +25,20 @@ _US_PER_DAY = 86_400 * 1_000_000
 
 @dataclasses.dataclass
 class View:
-    """One (possibly augmented) slice of a history: event indices, their times, the service."""
+    """One (possibly augmented) slice of a history: event indices, their times, the service.
+
+    ``service`` is one service index for a single-service view, or an ``(L,)`` array of each
+    event's service for a slice of a user's merged timeline.
+    """
 
     events: np.ndarray  # (L,) int64 indices into HistoryArrays.vectors
     days: np.ndarray  # (L,) float64 days since the epoch
-    service: int
+    service: int | np.ndarray
 
 
 @dataclasses.dataclass
 class Batch:
-    """Padded views. ``events``/``mask``/``recency``: (B, L); ``service``: (B,)."""
+    """Padded views. ``events``/``mask``/``recency``/``service``: (B, L)."""
 
     events: torch.Tensor
     mask: torch.Tensor
@@ -143,10 +147,45 @@ class HistoryArrays:
 
     def view(self, h: int, max_events: int | None = None) -> View:
         """History ``h`` as a view, its most recent ``max_events`` events."""
-        lo, hi = self.offsets[h], self.offsets[h + 1]
-        if max_events is not None:
-            lo = max(lo, hi - max_events)
-        return View(self.events[lo:hi], self.days[lo:hi], int(self.hist_service[h]))
+        n = int(self.offsets[h + 1] - self.offsets[h])
+        start = 0 if max_events is None else max(0, n - max_events)
+        return self.slice(h, start, n)
+
+    def slice(self, h: int, start: int, stop: int) -> View:
+        """Events ``start:stop`` (0 = oldest) of history ``h``; never outside the history."""
+        lo, hi = int(self.offsets[h]), int(self.offsets[h + 1])
+        a, b = min(hi, lo + max(start, 0)), min(hi, lo + max(stop, 0))
+        return View(self.events[a:b], self.days[a:b], int(self.hist_service[h]))
+
+    @functools.cached_property
+    def _timeline(self) -> tuple[np.ndarray, np.ndarray]:
+        # Every event's position, ordered by (user, time); stable, so same-time events keep their
+        # history order. ``bounds[u]:bounds[u + 1]`` of the order is user ``u``'s timeline.
+        event_hist = np.repeat(np.arange(self.n_histories), np.diff(self.offsets))
+        event_user = self.hist_user[event_hist]
+        order = np.lexsort((self.days, event_user))
+        bounds = np.searchsorted(event_user[order], np.arange(len(self.user_ids) + 1))
+        return order, bounds
+
+    @functools.cached_property
+    def _event_service(self) -> np.ndarray:
+        return np.repeat(self.hist_service, np.diff(self.offsets))
+
+    def timeline_length(self, user: int) -> int:
+        """Number of events of ``user`` over all services."""
+        bounds = self._timeline[1]
+        return int(bounds[user + 1] - bounds[user])
+
+    def timeline(self, user: int, start: int = 0, stop: int | None = None) -> View:
+        """Events ``start:stop`` (0 = oldest) of ``user``'s merged timeline (all services).
+
+        Each event keeps its own service index (``View.service`` is an array).
+        """
+        order, bounds = self._timeline
+        lo, hi = int(bounds[user]), int(bounds[user + 1])
+        stop = hi - lo if stop is None else stop
+        idx = order[min(hi, lo + max(start, 0)) : min(hi, lo + max(stop, 0))]
+        return View(self.events[idx], self.days[idx], self._event_service[idx])
 
 
 def collate(views: list[View]) -> Batch:
@@ -165,7 +204,9 @@ def collate(views: list[View]) -> Batch:
         mask[i, :k] = True
         if k:
             recency[i, :k] = v.days[-1] - v.days
-    service = np.array([v.service for v in views], dtype=np.int64)
+    service = np.zeros((n, length), dtype=np.int64)
+    for i, v in enumerate(views):
+        service[i, : len(v.events)] = v.service  # a scalar broadcasts; an array is per event
     return Batch(
         torch.from_numpy(events),
         torch.from_numpy(mask),

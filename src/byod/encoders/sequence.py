@@ -3,8 +3,11 @@
 CLUE's service transformer over item vectors, with mean pooling. Each event vector (from the frozen
 text backbone) is projected, then gets three learned embeddings added: its position counted from
 the most recent event, its recency bucket (log-scaled days before the history's last event) and the
-history's service. A small pre-norm transformer mixes them; the mean of the valid outputs is
-projected and L2-normalised.
+history's service (or each event's own service in a slice of a merged timeline). A small
+pre-norm transformer mixes them; the mean of the valid outputs is the feature vector
+(:meth:`SequenceEncoder.pool`), and its projection by a head, L2-normalised, is what the
+contrastive losses see (:meth:`SequenceEncoder.forward`); as in SimCLR, features are taken before
+the projection head.
 """
 
 from __future__ import annotations
@@ -80,23 +83,23 @@ class SequenceEncoder(nn.Module):
         for emb in (self.position, self.recency, self.service):
             nn.init.normal_(emb.weight, std=0.02)
 
-    def forward(
+    def pool(
         self,
         vectors: torch.Tensor,
         mask: torch.Tensor,
         recency_days: torch.Tensor,
         service: torch.Tensor,
     ) -> torch.Tensor:
-        """Encode a batch.
+        """The feature vector: mean of the transformer outputs, before the projection head.
 
         Args:
             vectors: (B, L, input_dim) event vectors, left-aligned; padding where ``mask`` is False.
             mask: (B, L) True for real events.
-            recency_days: (B, L) days before the history's last event.
-            service: (B,) service index.
+            recency_days: (B, L) days before the view's last event.
+            service: (B,) service of each view, or (B, L) service of each event.
 
         Returns:
-            (B, out_dim) L2-normalised user vectors.
+            (B, dim) pooled features (not normalised).
         """
         c = self.config
         lengths = mask.sum(1, keepdim=True)  # (B, 1)
@@ -108,14 +111,28 @@ class SequenceEncoder(nn.Module):
             + self.position(from_end)
             + self.recency(recency_bucket(recency_days, c.recency_buckets))
         )
-        x = x + self.service(service).unsqueeze(1)
-        x = self.dropout(x)
+        if service.ndim == 1:
+            service = service.unsqueeze(1).expand(-1, mask.shape[1])
+        x = self.dropout(x + self.service(service))
         if self.transformer is not None:
             x = self.transformer(x, src_key_padding_mask=~mask)
         x = self.norm(x)
         weights = mask.unsqueeze(-1).to(x.dtype)
-        pooled = (x * weights).sum(1) / weights.sum(1).clamp(min=1.0)
-        return F.normalize(self.head(pooled), dim=-1)
+        return (x * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+    def forward(
+        self,
+        vectors: torch.Tensor,
+        mask: torch.Tensor,
+        recency_days: torch.Tensor,
+        service: torch.Tensor,
+    ) -> torch.Tensor:
+        """Encode a batch for a contrastive loss: :meth:`pool`, then the projection head.
+
+        Returns:
+            (B, out_dim) L2-normalised projections.
+        """
+        return F.normalize(self.head(self.pool(vectors, mask, recency_days, service)), dim=-1)
 
     def extra_repr(self) -> str:
         """Parameter count, shown when the module is printed."""

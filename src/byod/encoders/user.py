@@ -7,8 +7,12 @@ A saved model is a folder that loads without byod's training code::
       sequence.safetensors      sequence-encoder weights (absent in ``mean`` mode)
 
 Modes:
-    ``sequence``: the CLUE shape: cached event-text vectors -> sequence encoder, per (user,
-        service) history; a user's vector is the normalised mean over its services.
+    ``sequence``: the CLUE shape: cached event-text vectors -> sequence encoder. ``views`` says
+        what it reads: ``services`` (each (user, service) history; a user's vector is the
+        normalised mean over its services), ``timeline`` (the user's merged timeline over all
+        services) or ``both`` (the mean of the two, each normalised). The feature is the pooled
+        output before the projection head (``feature: pooled``), over the FULL history: a history
+        longer than ``max_events`` is read in chunks of ``max_events``, pooled by event count.
     ``mean``: the zero-shot baseline: the normalised mean of the backbone vectors of all the
         user's events (no training).
     ``flat``: each history's whole text through a fine-tuned backbone (saved in the folder's
@@ -32,14 +36,16 @@ from safetensors.torch import load_file, save_file
 from byod.data.serialize import SerializeConfig, serialize
 from byod.encoders.backbone import SentenceTransformerBackbone, TextBackbone, open_backbone
 from byod.encoders.cache import EmbeddingCache
-from byod.encoders.histories import HistoryArrays, collate
+from byod.encoders.histories import HistoryArrays, View, collate
 from byod.encoders.sequence import SequenceEncoder, SequenceEncoderConfig
 from byod.errors import ByodError
 from byod.io import atomic_path, write_json
 
-__all__ = ["UserEncoder", "UserEncoderConfig", "MODES", "model_hash"]
+__all__ = ["UserEncoder", "UserEncoderConfig", "MODES", "VIEWS", "FEATURES", "model_hash"]
 
 MODES = ("sequence", "mean", "flat")
+VIEWS = ("services", "timeline", "both")
+FEATURES = ("pooled", "projected")  # before / after the contrastive projection head
 _CONFIG = "user_encoder.json"
 _WEIGHTS = "sequence.safetensors"
 
@@ -56,6 +62,14 @@ class UserEncoderConfig:
     max_events: int = 64
     objective: str | None = None
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    views: str = "services"
+    feature: str = "pooled"
+
+    def __post_init__(self) -> None:
+        if self.views not in VIEWS:
+            raise ByodError(f"views must be one of {list(VIEWS)}, got {self.views!r}")
+        if self.feature not in FEATURES:
+            raise ByodError(f"feature must be one of {list(FEATURES)}, got {self.feature!r}")
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -120,7 +134,9 @@ class UserEncoder:
         """Size of the user vectors."""
         if self.config.mode in ("mean", "flat"):
             return self.backbone.dim
-        return self.config.sequence.out_dim
+        if self.config.feature == "projected":
+            return self.config.sequence.out_dim
+        return self.config.sequence.dim
 
     def arrays(self, histories: pl.DataFrame, *, progress: bool = False) -> HistoryArrays:
         """Index ``histories`` over cached event-text vectors (the model's service vocabulary)."""
@@ -162,38 +178,52 @@ class UserEncoder:
         )
 
     def encode_events(self, events: pl.DataFrame, *, progress: bool = False) -> pl.DataFrame:
-        """Serialize raw events as in training, then encode (new users need no retraining)."""
-        histories = serialize(events, SerializeConfig(max_events=self.config.max_events))
+        """Serialize raw events (every event: the full history), then encode them.
+
+        New users need no retraining.
+        """
+        histories = serialize(events, SerializeConfig(max_events=None))
         return self.encode(histories, progress=progress)
 
     @torch.no_grad()
     def encode_arrays(self, arrays: HistoryArrays, *, batch_size: int = 256) -> np.ndarray:
-        """User vectors ``(n_users, dim)`` float32 for indexed histories."""
-        n_users = len(arrays.user_ids)
+        """User vectors ``(n_users, dim)`` float32, L2-normalised, for indexed histories."""
         if self.config.mode == "mean":
             per_hist = _mean_vectors(arrays)
-            weights = np.diff(arrays.offsets).astype(np.float32)
-        else:
-            per_hist = self._sequence_vectors(arrays, batch_size)
-            weights = np.ones(arrays.n_histories, dtype=np.float32)
-        sums = np.zeros((n_users, per_hist.shape[1]), dtype=np.float32)
-        np.add.at(sums, arrays.hist_user, per_hist * weights[:, None])
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        return sums / np.maximum(norms, 1e-12)
-
-    def _sequence_vectors(self, arrays: HistoryArrays, batch_size: int) -> np.ndarray:
-        table = torch.from_numpy(arrays.vectors).to(self.device)
-        out = np.zeros((arrays.n_histories, self.dim), dtype=np.float32)
-        # Batches of similar lengths: padding costs attention time for nothing.
-        order = np.argsort(np.diff(arrays.offsets), kind="stable")
-        for start in range(0, arrays.n_histories, batch_size):
-            hs = order[start : start + batch_size]
-            batch = collate([arrays.view(int(h), self.config.max_events) for h in hs]).to(
-                self.device
+            return _per_user(arrays, per_hist, np.diff(arrays.offsets).astype(np.float32))
+        parts = []
+        if self.config.views in ("services", "both"):
+            per_hist = self._pooled(arrays, _history_chunks(arrays, self._chunk), batch_size)
+            parts.append(_per_user(arrays, per_hist, np.ones(arrays.n_histories, np.float32)))
+        if self.config.views in ("timeline", "both"):
+            parts.append(
+                _l2(self._pooled(arrays, _timeline_chunks(arrays, self._chunk), batch_size))
             )
-            z = self.sequence(table[batch.events], batch.mask, batch.recency, batch.service)
-            out[hs] = z.float().cpu().numpy()
-        return out
+        return _l2(np.mean(parts, axis=0)).astype(np.float32)
+
+    @property
+    def _chunk(self) -> int:
+        return self.config.sequence.max_events
+
+    def _pooled(self, arrays: HistoryArrays, chunks: _Chunks, batch_size: int) -> np.ndarray:
+        """Encode every chunk; each owner's vector is its chunks' mean weighted by length."""
+        owners, views = chunks
+        table = torch.from_numpy(arrays.vectors).to(self.device)
+        feats = np.zeros((len(views), self.dim), dtype=np.float32)
+        # Batches of similar lengths: padding costs attention time for nothing.
+        order = np.argsort([len(v.events) for v in views], kind="stable")
+        for start in range(0, len(views), batch_size):
+            idx = order[start : start + batch_size]
+            b = collate([views[i] for i in idx]).to(self.device)
+            fn = self.sequence if self.config.feature == "projected" else self.sequence.pool
+            feats[idx] = fn(table[b.events], b.mask, b.recency, b.service).float().cpu().numpy()
+        n_owners = int(owners.max()) + 1 if len(owners) else 0
+        weights = np.array([len(v.events) for v in views], dtype=np.float32)
+        out = np.zeros((n_owners, self.dim), dtype=np.float32)
+        np.add.at(out, owners, feats * weights[:, None])
+        total = np.zeros(n_owners, dtype=np.float32)
+        np.add.at(total, owners, weights)
+        return out / np.maximum(total, 1.0)[:, None]
 
     def save(self, model_dir: str | Path) -> Path:
         """Write the config and weights into ``model_dir`` (each file atomically)."""
@@ -246,6 +276,43 @@ def _flat_backbone(folder: Path, config: UserEncoderConfig, device: str) -> Text
     return SentenceTransformerBackbone(
         model, config.backbone, prompt=config.extra.get("prompt", "")
     )
+
+
+_Chunks = tuple[np.ndarray, list[View]]  # (owner index per chunk, the chunks)
+
+
+def _l2(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def _per_user(arrays: HistoryArrays, per_hist: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted sum of history vectors ``(H, d)`` per user, L2-normalised: ``(n_users, d)``."""
+    sums = np.zeros((len(arrays.user_ids), per_hist.shape[1]), dtype=np.float32)
+    np.add.at(sums, arrays.hist_user, per_hist * weights[:, None])
+    return _l2(sums)
+
+
+def _spans(n: int, size: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` chunks of ``size`` covering ``0:n`` from the most recent end."""
+    return [(max(0, stop - size), stop) for stop in range(n, 0, -size)] or [(0, 0)]
+
+
+def _history_chunks(arrays: HistoryArrays, size: int) -> _Chunks:
+    owners, views = [], []
+    for h, n in enumerate(np.diff(arrays.offsets)):
+        for a, b in _spans(int(n), size):
+            owners.append(h)
+            views.append(arrays.slice(h, a, b))
+    return np.array(owners, dtype=np.int64), views
+
+
+def _timeline_chunks(arrays: HistoryArrays, size: int) -> _Chunks:
+    owners, views = [], []
+    for u in range(len(arrays.user_ids)):
+        for a, b in _spans(arrays.timeline_length(u), size):
+            owners.append(u)
+            views.append(arrays.timeline(u, a, b))
+    return np.array(owners, dtype=np.int64), views
 
 
 def _mean_vectors(arrays: HistoryArrays) -> np.ndarray:

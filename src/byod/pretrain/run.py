@@ -1,7 +1,8 @@
 """Pretrain a user encoder end to end: histories in, a saved model folder out.
 
 ``pretrain`` wires the pieces: backbone + event-text cache -> indexed histories -> sequence
-encoder + InfoNCE loss + AdamW -> :class:`Trainer` with checkpointing, early stopping (the best
+encoder + the objectives (:class:`ObjectiveMix`, each with its InfoNCE loss) + AdamW ->
+:class:`Trainer` with checkpointing, early stopping (the best
 model by validation loss is what gets saved), a metrics log and a progress bar.
 """
 
@@ -19,12 +20,11 @@ from byod.encoders.backbone import TextBackbone, open_backbone
 from byod.encoders.cache import EmbeddingCache
 from byod.encoders.histories import HistoryArrays
 from byod.encoders.sequence import SequenceEncoder, SequenceEncoderConfig
-from byod.encoders.user import UserEncoder, UserEncoderConfig
+from byod.encoders.user import VIEWS, UserEncoder, UserEncoderConfig
 from byod.errors import ConfigError
-from byod.losses import InfoNCELoss
 from byod.pretrain.callbacks import Checkpoint, EarlyStopping, MetricsLog, ProgressBar
+from byod.pretrain.objectives import ObjectiveMix, parse_objective_spec
 from byod.pretrain.trainer import TrainConfig, Trainer, TrainState, load_checkpoint
-from byod.pretrain.views import OBJECTIVES, make_sampler
 
 __all__ = ["PretrainConfig", "pretrain", "baseline_encoder", "BASELINES"]
 
@@ -34,6 +34,8 @@ CHECKPOINT = "checkpoints/last.pt"
 
 # Sequence-encoder keys a user may set; input_dim, n_services and max_events come from the data.
 _ENCODER_KEYS = ("dim", "out_dim", "layers", "heads", "ff_mult", "dropout", "recency_buckets")
+# View-sampler options (each objective takes those its sampler has).
+_VIEW_KEYS = ("min_events", "random_slices", "min_crop", "delete", "substitute", "reorder")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,9 +44,11 @@ class PretrainConfig:
 
     YAML form of ``byod pretrain --config``::
 
-        objective: clue
+        objective: clue:1,slices:1                   # one objective, or several with weights
         backbone: minilm
         max_events: 64
+        views: {min_events: 8, random_slices: true}  # view-sampler options
+        encode_views: null                           # services | timeline | both (null: derived)
         encoder: {dim: 128, layers: 2}               # SequenceEncoderConfig keys
         loss: {temperature: 0.05, learnable: true}   # InfoNCELoss arguments
         optimizer: {lr: 0.001, weight_decay: 0.01}   # AdamW arguments
@@ -52,9 +56,15 @@ class PretrainConfig:
         patience: 3
 
     Attributes:
-        objective: ``clue``, ``simclr`` or ``next``.
+        objective: ``clue``, ``slices``, ``simclr``, ``next``, or a weighted combination
+            ``"clue:1,slices:1"`` trained in one run (total loss = weighted sum).
         backbone: packaged backbone name or a sentence-transformers folder.
-        max_events: events per view and per encoded history.
+        max_events: the longest view, and the chunk length when encoding a full history.
+        views: view-sampler options (``min_events``: shortest random slice; ``random_slices``:
+            False gives ``clue`` its old deterministic views, the last ``max_events`` events).
+        encode_views: what the saved encoder reads at inference: ``services`` (per-service
+            histories, averaged), ``timeline`` (the merged timeline) or ``both``; None: from
+            the objectives (``slices`` alone -> timeline, with others -> both, else services).
         encoder: overrides of :class:`SequenceEncoderConfig` sizes.
         loss: :class:`InfoNCELoss` arguments.
         optimizer: ``torch.optim.AdamW`` arguments.
@@ -65,6 +75,8 @@ class PretrainConfig:
     objective: str = "clue"
     backbone: str = "minilm"
     max_events: int = 64
+    views: dict[str, Any] = dataclasses.field(default_factory=dict)
+    encode_views: str | None = None
     encoder: dict[str, Any] = dataclasses.field(default_factory=dict)
     loss: dict[str, Any] = dataclasses.field(
         default_factory=lambda: {"temperature": 0.05, "learnable": True}
@@ -76,9 +88,11 @@ class PretrainConfig:
     patience: int = 3
 
     def __post_init__(self) -> None:
-        if self.objective not in OBJECTIVES:
+        parse_objective_spec(self.objective)  # raises ConfigError on a bad spec
+        _check_keys(self.views, _VIEW_KEYS, "views")
+        if self.encode_views is not None and self.encode_views not in VIEWS:
             raise ConfigError(
-                f"objective must be one of {list(OBJECTIVES)}, got {self.objective!r}"
+                f"encode_views must be one of {list(VIEWS)} or null, got {self.encode_views!r}"
             )
         _check_keys(self.encoder, _ENCODER_KEYS, "encoder")
         _check_keys(self.loss, ("temperature", "learnable"), "loss")
@@ -97,6 +111,16 @@ class PretrainConfig:
         for section in ("loss", "optimizer"):  # partial sections keep the other defaults
             raw[section] = {**getattr(defaults, section), **(raw.get(section) or {})}
         return cls(train=TrainConfig(**train), **raw)
+
+    @property
+    def inference_views(self) -> str:
+        """``encode_views``, or what the objectives train: services, timeline or both."""
+        if self.encode_views is not None:
+            return self.encode_views
+        names = {n for n, _ in parse_objective_spec(self.objective)}
+        if "slices" not in names:
+            return "services"
+        return "timeline" if names == {"slices"} else "both"
 
     def with_overrides(self, **train: Any) -> PretrainConfig:
         """A copy with ``train`` keys replaced (None values ignored), e.g. from CLI options."""
@@ -156,6 +180,7 @@ def pretrain(
         max_events=config.max_events,
         objective=config.objective,
         extra={"pretrain": dataclasses.asdict(config)},
+        views=config.inference_views,
     )
 
     def save_best(trainer: Trainer) -> None:
@@ -165,9 +190,8 @@ def pretrain(
 
     trainer = Trainer(
         model,
-        InfoNCELoss(**config.loss),
+        ObjectiveMix.parse(config.objective, config.max_events, config.views, **config.loss),
         functools.partial(torch.optim.AdamW, **config.optimizer),
-        make_sampler(config.objective, config.max_events),
         config.train,
         callbacks=[
             MetricsLog(out_dir / "metrics.jsonl"),

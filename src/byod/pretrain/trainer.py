@@ -1,4 +1,4 @@
-"""The pretraining loop, composed from a model, a loss, an optimizer factory, a sampler, callbacks.
+"""The pretraining loop: a model, a loss (the objectives), an optimizer factory and callbacks.
 
 Callbacks do the checkpointing, early stopping, metrics log and progress bar.
 
@@ -21,11 +21,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from byod.encoders.histories import Batch, HistoryArrays, collate
+from byod.encoders.histories import Batch, HistoryArrays
 from byod.encoders.sequence import SequenceEncoder
 from byod.io import atomic_path
-from byod.pretrain.grad_cache import grad_cache_step
-from byod.pretrain.views import PairSampler
+from byod.pretrain.objectives import Objective, ObjectiveMix
 
 __all__ = [
     "TrainConfig",
@@ -104,9 +103,9 @@ class Trainer:
 
     Args:
         model: the sequence encoder.
-        loss: maps two (B, d) embedding sets to a scalar (e.g. :class:`InfoNCELoss`).
+        loss: the objectives (an :class:`ObjectiveMix`, or one :class:`Objective`): each draws
+            its pairs and scores their embeddings; its parameters (temperatures) are trained too.
         optimizer_factory: ``functools.partial(torch.optim.AdamW, lr=...)``.
-        sampler: the objective's pair sampler.
         config: loop settings.
         callbacks: checkpointing, early stopping, logging, progress.
     """
@@ -114,17 +113,17 @@ class Trainer:
     def __init__(
         self,
         model: SequenceEncoder,
-        loss: nn.Module,
+        loss: ObjectiveMix | Objective,
         optimizer_factory: OptimizerFactory,
-        sampler: PairSampler,
         config: TrainConfig,
         callbacks: list[Any] | None = None,
     ) -> None:
+        if isinstance(loss, Objective):
+            loss = ObjectiveMix([loss])
         self.config = config
         self.device = pick_device(config.device)
         self.model = model.to(self.device)
         self.loss = loss.to(self.device)
-        self.sampler = sampler
         self.optimizer = optimizer_factory(list(model.parameters()) + list(loss.parameters()))
         self.callbacks = callbacks or []
         self.state = TrainState()
@@ -134,12 +133,12 @@ class Trainer:
 
     # -- data -----------------------------------------------------------------------------
     def split_users(self, arrays: HistoryArrays) -> None:
-        """Hold out ``val_fraction`` of the eligible users (seeded)."""
-        eligible = self.sampler.eligible(arrays)
-        if len(eligible) < 4:
-            raise ValueError(
-                f"only {len(eligible)} users can form pairs for this objective; need >= 4"
-            )
+        """Hold out ``val_fraction`` of the eligible users (seeded).
+
+        Raises:
+            NotEnoughPairsError: too few users can form pairs for an objective.
+        """
+        eligible = self.loss.eligible(arrays)
         rng = np.random.default_rng([self.config.seed, 2**31 - 1])
         perm = rng.permutation(eligible)
         n_val = (
@@ -149,12 +148,6 @@ class Trainer:
         )
         self.val_users, self.train_users = np.sort(perm[:n_val]), np.sort(perm[n_val:])
         self.steps_per_epoch = len(self.train_users) // self.config.batch_size or 1
-
-    def _pairs(
-        self, arrays: HistoryArrays, users: np.ndarray, rng: np.random.Generator
-    ) -> tuple[Batch, Batch]:
-        pairs = [self.sampler.pair(arrays, int(u), rng) for u in users]
-        return collate([p[0] for p in pairs]), collate([p[1] for p in pairs])
 
     def _epoch_users(self, epoch: int) -> np.ndarray:
         return np.random.default_rng([self.config.seed, epoch]).permutation(self.train_users)
@@ -182,49 +175,39 @@ class Trainer:
         """One optimizer step on the pairs of ``users``; returns the loss."""
         self.model.train()
         torch.manual_seed(self.config.seed * 1_000_003 + self.state.global_step)
-        a, b = self._pairs(arrays, users, rng)
         self.optimizer.zero_grad(set_to_none=True)
-        value = grad_cache_step(
-            self._embed(table), self.loss, a, b, self.config.chunk_size, autocast=self._autocast()
+        value = self.loss.backward(
+            self._embed(table), arrays, users, rng, self.config.chunk_size, self._autocast()
         )
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
         return value
 
     @torch.no_grad()
-    def validation_loss(self, arrays: HistoryArrays, table: torch.Tensor) -> float:
-        """Mean loss over the held-out users, with the same views every epoch."""
+    def validation_losses(self, arrays: HistoryArrays, table: torch.Tensor) -> dict[str, float]:
+        """Mean loss per objective over the held-out users (same views every epoch) + ``total``."""
         self.model.eval()
         rng = np.random.default_rng([self.config.seed, 7_777])
-        embed = self._embed(table)
-        losses, weights = [], []
-        bs = self.config.batch_size
-        for start in range(0, len(self.val_users), bs):
-            users = self.val_users[start : start + bs]
-            if len(users) < 2:
-                continue
-            a, b = self._pairs(arrays, users, rng)
-            za = torch.cat(
-                [
-                    embed(a.slice(i, i + self.config.chunk_size))
-                    for i in range(0, len(a), self.config.chunk_size)
-                ]
-            )
-            zb = torch.cat(
-                [
-                    embed(b.slice(i, i + self.config.chunk_size))
-                    for i in range(0, len(b), self.config.chunk_size)
-                ]
-            )
-            losses.append(float(self.loss(za.float(), zb.float())))
-            weights.append(len(users))
-        return float(np.average(losses, weights=weights)) if losses else math.nan
+        return self.loss.evaluate(
+            self._embed(table),
+            arrays,
+            self.val_users,
+            rng,
+            self.config.batch_size,
+            self.config.chunk_size,
+        )
+
+    def validation_loss(self, arrays: HistoryArrays, table: torch.Tensor) -> float:
+        """The weighted validation loss (what early stopping watches)."""
+        return self.validation_losses(arrays, table)["total"]
 
     # -- loop -----------------------------------------------------------------------------
     def fit(self, arrays: HistoryArrays) -> TrainState:
         """Train until ``epochs``, ``max_steps`` or a callback stops; returns the final state."""
         if not len(self.train_users):
             self.split_users(arrays)
+        else:  # resumed: the objectives still need to know which users they can use
+            self.loss.eligible(arrays)
         table = torch.from_numpy(arrays.vectors).to(self.device)
         cfg = self.config
         while self.state.epoch < cfg.epochs and not self.state.stop:
@@ -251,15 +234,17 @@ class Trainer:
     def _end_epoch(
         self, arrays: HistoryArrays, table: torch.Tensor, losses: list[float], seconds: float
     ) -> None:
-        val = self.validation_loss(arrays, table)
+        vals = self.validation_losses(arrays, table)
+        parts = {f"val_{k}": v for k, v in vals.items() if k != "total"}
         self.state.history.append(
             {
                 "epoch": self.state.epoch + 1,
                 "step": self.state.global_step,
                 "train_loss": float(np.mean(losses)) if losses else math.nan,
-                "val_loss": val,
+                "val_loss": vals["total"],
                 "seconds": seconds,
                 "temperature": _temperature(self.loss),
+                **(parts if len(parts) > 1 else {}),
             }
         )
         self.state.epoch += 1

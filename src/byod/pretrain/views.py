@@ -4,7 +4,11 @@ Each sampler turns one user into two views (:class:`~byod.encoders.histories.Vie
 embed close together; the other users of the batch are the negatives.
 
 - ``clue``: the same user's histories in **two different services** (CLUE). No hand-made
-  augmentation: the services themselves are the views.
+  augmentation: the services themselves are the views; each is a random contiguous slice of its
+  service's history (CoLES-style: random length within bounds, random start), or, with
+  ``random_slices=False``, always its most recent ``max_events`` events.
+- ``slices``: CoLES: two random contiguous slices of one user's **merged timeline** (all
+  services); works with a single service.
 - ``simclr``: two augmentations of one history: a random time-window crop, random deletion,
   substitution by another event text, local reordering.
 - ``next``: the events before a random split time against the events from that time on.
@@ -22,7 +26,16 @@ import numpy as np
 
 from byod.encoders.histories import HistoryArrays, View
 
-__all__ = ["PairSampler", "ClueViews", "SimclrViews", "NextViews", "OBJECTIVES", "make_sampler"]
+__all__ = [
+    "PairSampler",
+    "ClueViews",
+    "SlicesViews",
+    "SimclrViews",
+    "NextViews",
+    "OBJECTIVES",
+    "make_sampler",
+    "random_span",
+]
 
 
 class PairSampler(Protocol):
@@ -41,11 +54,34 @@ def _hist_sizes(arrays: HistoryArrays) -> np.ndarray:
     return np.diff(arrays.offsets)
 
 
+def random_span(
+    n: int, min_events: int, max_events: int, rng: np.random.Generator
+) -> tuple[int, int]:
+    """A random contiguous ``[start, stop)`` inside ``0:n`` (CoLES' random slice).
+
+    The length is uniform in ``[min(min_events, n), min(max_events, n)]``, the start uniform
+    among the positions where a slice of that length fits, so a slice never leaves ``0:n``.
+    """
+    hi = min(max_events, n)
+    lo = min(min_events, hi)
+    length = int(rng.integers(lo, hi + 1))
+    start = int(rng.integers(0, n - length + 1))
+    return start, start + length
+
+
 @dataclasses.dataclass(frozen=True)
 class ClueViews:
-    """Two different services of one user, each its most recent ``max_events`` events."""
+    """Two different services of one user.
+
+    Attributes:
+        max_events: the longest view.
+        min_events: the shortest random slice (a shorter history is taken whole).
+        random_slices: random contiguous slices; False: always the most recent ``max_events``.
+    """
 
     max_events: int = 64
+    min_events: int = 8
+    random_slices: bool = True
 
     def eligible(self, arrays: HistoryArrays) -> np.ndarray:
         """Users with events in at least two services."""
@@ -58,7 +94,39 @@ class ClueViews:
         hists = _user_hists(arrays, user)
         hists = hists[_hist_sizes(arrays)[hists] > 0]
         h1, h2 = rng.choice(hists, size=2, replace=False)
-        return arrays.view(int(h1), self.max_events), arrays.view(int(h2), self.max_events)
+        return self._view(arrays, int(h1), rng), self._view(arrays, int(h2), rng)
+
+    def _view(self, arrays: HistoryArrays, h: int, rng: np.random.Generator) -> View:
+        if not self.random_slices:
+            return arrays.view(h, self.max_events)
+        n = int(arrays.offsets[h + 1] - arrays.offsets[h])
+        return arrays.slice(h, *random_span(n, self.min_events, self.max_events, rng))
+
+
+@dataclasses.dataclass(frozen=True)
+class SlicesViews:
+    """CoLES: two independent random contiguous slices of one user's merged timeline.
+
+    The slices may overlap (as in CoLES); each event keeps its own service.
+
+    Attributes:
+        max_events: the longest slice.
+        min_events: the shortest slice (a shorter timeline is taken whole).
+    """
+
+    max_events: int = 64
+    min_events: int = 8
+
+    def eligible(self, arrays: HistoryArrays) -> np.ndarray:
+        """Users with at least two events over all services."""
+        lengths = np.array([arrays.timeline_length(u) for u in range(len(arrays.user_ids))])
+        return np.flatnonzero(lengths >= 2)
+
+    def pair(self, arrays: HistoryArrays, user: int, rng: np.random.Generator) -> tuple[View, View]:
+        """Two random slices of the user's timeline."""
+        n = arrays.timeline_length(user)
+        spans = [random_span(n, self.min_events, self.max_events, rng) for _ in range(2)]
+        return arrays.timeline(user, *spans[0]), arrays.timeline(user, *spans[1])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,11 +217,16 @@ def _user_hists(arrays: HistoryArrays, user: int) -> np.ndarray:
     return arrays.by_user[user]
 
 
-OBJECTIVES = {"clue": ClueViews, "simclr": SimclrViews, "next": NextViews}
+OBJECTIVES = {
+    "clue": ClueViews,
+    "slices": SlicesViews,
+    "simclr": SimclrViews,
+    "next": NextViews,
+}
 
 
-def make_sampler(objective: str, max_events: int) -> PairSampler:
-    """The pair sampler for ``objective`` (``clue``, ``simclr``, ``next``)."""
+def make_sampler(objective: str, max_events: int, **options: object) -> PairSampler:
+    """The pair sampler for ``objective`` (``clue``, ``slices``, ``simclr``, ``next``)."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}")
-    return OBJECTIVES[objective](max_events=max_events)
+    return OBJECTIVES[objective](max_events=max_events, **options)
