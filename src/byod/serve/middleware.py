@@ -1,0 +1,129 @@
+"""Pure ASGI middleware: the request body limit, the version header and Prometheus metrics.
+
+Pure ASGI (not ``BaseHTTPMiddleware``) so streamed bodies are counted as they arrive and the
+response is not buffered.
+"""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+__all__ = ["BodyLimit", "Observe", "make_metrics", "VERSION_HEADER"]
+
+VERSION_HEADER = b"x-byod-table-version"
+
+
+def _json_error(status: int, message: str) -> tuple[dict, dict]:
+    body = orjson.dumps({"error": {"status": status, "message": message}})
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Reject request bodies over ``limit`` bytes with a JSON 413 (declared or streamed)."""
+
+    def __init__(self, app, limit: int) -> None:  # noqa: ANN001
+        self.app = app
+        self.limit = limit
+
+    def _message(self) -> str:
+        return (
+            f"request body is over the limit of {self.limit:,} bytes; send fewer ids / events "
+            "per request (or raise BYOD_SERVE_MAX_BODY_BYTES)"
+        )
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001, D102
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            for message in _json_error(413, self._message()):
+                await send(message)
+            return
+        seen = 0
+        started = False
+
+        async def limited_receive():  # noqa: ANN202
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message) -> None:  # noqa: ANN001
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                for message in _json_error(413, self._message()):
+                    await send(message)
+
+
+def make_metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
+    """Request counter and latency histogram in their own registry (one per app)."""
+    requests = Counter(
+        "byod_requests", "HTTP requests", ["route", "method", "status"], registry=registry
+    )
+    latency = Histogram(
+        "byod_request_seconds",
+        "Request latency",
+        ["route"],
+        buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        registry=registry,
+    )
+    return requests, latency
+
+
+class Observe:
+    """Add ``X-BYOD-Table-Version`` to every response; count and time requests by route."""
+
+    def __init__(self, app, holder, metrics: tuple[Counter, Histogram]) -> None:  # noqa: ANN001
+        self.app = app
+        self.holder = holder
+        self.requests, self.latency = metrics
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001, D102
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        status = 500
+
+        async def send_with_version(message) -> None:  # noqa: ANN001
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                # The version that answered: set by the endpoint's dependency, else the current.
+                version = scope.get("byod.version")
+                if version is None and self.holder.current is not None:
+                    version = self.holder.current.version
+                headers = list(message.get("headers", []))
+                headers.append((VERSION_HEADER, (version or "none").encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_version)
+        finally:
+            route = scope.get("route")
+            name = getattr(route, "path", "unmatched")
+            self.requests.labels(name, scope["method"], str(status)).inc()
+            self.latency.labels(name).observe(time.perf_counter() - t0)
