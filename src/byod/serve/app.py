@@ -76,7 +76,8 @@ def create_app(settings: ServeSettings, *, loader: Loader | None = None) -> Fast
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(holder.reload)  # a ByodError here stops the server start
+        if holder.current is None:  # `byod serve` loads (and validates) before it starts
+            await run_in_threadpool(holder.reload)  # a ByodError here stops the start
         yield
         if holder.current is not None:
             holder.current.close()

@@ -26,10 +26,6 @@ def _json_error(status: int, message: str) -> tuple[dict, dict]:
     return start, {"type": "http.response.body", "body": body}
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     """Reject request bodies over ``limit`` bytes with a JSON 413 (declared or streamed)."""
 
@@ -52,29 +48,38 @@ class BodyLimit:
             for message in _json_error(413, self._message()):
                 await send(message)
             return
-        seen = 0
-        started = False
-
-        async def limited_receive():  # noqa: ANN202
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message) -> None:  # noqa: ANN001
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
+        if declared is None and scope["method"] in ("POST", "PUT", "PATCH"):
+            # A streamed (chunked) body: read it here, up to the limit, then replay it. The
+            # route's own body parser would turn an exception from `receive` into a 400.
+            messages = await self._buffer(receive)
+            if messages is None:
                 for message in _json_error(413, self._message()):
                     await send(message)
+                return
+            receive = _replay(messages, receive)
+        await self.app(scope, receive, send)
+
+    async def _buffer(self, receive) -> list[dict] | None:  # noqa: ANN001
+        messages, seen = [], 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                return None
+            if not message.get("more_body", False):
+                return messages
+
+
+def _replay(messages: list[dict], receive):  # noqa: ANN001, ANN202
+    pending = list(messages)
+
+    async def replay() -> dict:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
 
 
 def make_metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
