@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -132,6 +133,10 @@ def serve_command(
 def api_key_command(
     out: Annotated[Path, typer.Option("--out", help="Key file to append the key's hash to.")],
     scope: Annotated[str, typer.Option(help="read | admin.")] = "read",
+    header_file: Annotated[
+        Path | None,
+        typer.Option(help="Also write 'X-API-Key: KEY' here (owner-only), for `curl -H @FILE`."),
+    ] = None,
 ) -> None:
     """Make an API key: print it once, store only its sha256 in the key file."""
     from byod.io import write_text
@@ -142,4 +147,9 @@ def api_key_command(
     key = new_key()
     old = out.read_text(encoding="utf-8") if out.exists() else ""
     write_text(old + f"{scope}:{hash_key(key)}\n", out)
+    if header_file is not None:
+        header_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(header_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"X-API-Key: {key}\n")
     typer.echo(key)
