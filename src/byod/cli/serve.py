@@ -34,7 +34,8 @@ def deploy_command(
         typer.Option(help="Interactions Parquet: the item table and a recommendation head."),
     ] = None,
     text: Annotated[
-        list[Path] | None, typer.Option(help="Text-classifier folder (byod text train).")
+        list[str] | None,
+        typer.Option(help="Text classifier (byod text train) as NAME=FOLDER or FOLDER."),
     ] = None,
     ann: Annotated[str, typer.Option(help="Item index: auto | flat | hnsw.")] = "auto",
     epochs: Annotated[int, typer.Option(min=1, help="Recommendation head epochs.")] = 15,
@@ -49,14 +50,17 @@ def deploy_command(
     home = byod_home()
     encoder = UserEncoder.load(model, cache_dir=home / "text-vectors", models_dir=home / "models")
     text_backbones, text_dirs = {}, {}
-    for folder in text or []:
+    for entry in text or []:
+        label, _, path = entry.rpartition("=")
+        folder = Path(path)
         card_file = folder / "classifier.json"
         if not card_file.exists():
             raise ByodError(f"{folder}: no classifier.json; train one with `byod text train`")
         name = json.loads(card_file.read_text(encoding="utf-8"))["backbone"]
         same = name == encoder.config.backbone
         bb = encoder.backbone if same else open_backbone(name, cache_dir=home / "models")
-        text_backbones[folder.name], text_dirs[folder.name] = bb, folder
+        label = label or folder.name
+        text_backbones[label], text_dirs[label] = bb, folder
     spec = DeploySpec(
         encoder=encoder,
         encoder_dir=model,
