@@ -42,6 +42,7 @@ def test_body_over_the_limit_is_413_declared_or_streamed(client) -> None:
     big = {"user_ids": ["x" * 50] * 200}
     r = client.post("/v1/users/embeddings:batch", json=big, headers={"X-API-Key": READ_KEY})
     assert r.status_code == 413 and "4,096 bytes" in r.json()["error"]["message"]
+    assert r.headers["X-BYOD-Table-Version"] == "v0001"
 
     def chunks():  # no content-length: counted as it streams
         data = json.dumps(big).encode()

@@ -100,6 +100,7 @@ def create_app(settings: ServeSettings, *, loader: Loader | None = None) -> Fast
     if settings.cors_origins:  # off unless origins are named
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST"], allow_headers=["X-API-Key"])  # fmt: skip
-    app.add_middleware(Observe, holder=holder, metrics=make_metrics(registry))
+    # The last added runs first: Observe sees every response, the 413s of BodyLimit too.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(Observe, holder=holder, metrics=make_metrics(registry))
     return app
