@@ -20,20 +20,22 @@ __all__ = [
 ]
 
 
-def get_settings(request: Request) -> ServeSettings:
+async def get_settings(request: Request) -> ServeSettings:
     """The app's settings."""
     return request.app.state.settings
 
 
-def get_holder(request: Request) -> Holder:
+async def get_holder(request: Request) -> Holder:
     """The deployment holder (current deployment, reload)."""
     return request.app.state.holder
 
 
-def get_deployment(request: Request) -> Deployment:
+async def get_deployment(request: Request) -> Deployment:
     """The deployment answering this request; its version goes into the response header.
 
-    Taken once per request, so a hot swap mid-request never mixes two versions.
+    Taken once per request, so a hot swap mid-request never mixes two versions. The
+    dependencies are ``async``: they do no blocking work, and a sync dependency would cost a
+    thread-pool hop per request.
     """
     dep = request.app.state.holder.current
     if dep is None:

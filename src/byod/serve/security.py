@@ -94,11 +94,11 @@ def _check(request: Request, key: str | None, scope: str) -> None:
         raise HTTPException(403, "this key has the read scope; the endpoint needs an admin key")
 
 
-def require_read(request: Request, key: str | None = Security(_header)) -> None:
+async def require_read(request: Request, key: str | None = Security(_header)) -> None:
     """Dependency: a read (or admin) key, unless no key is configured."""
     _check(request, key, "read")
 
 
-def require_admin(request: Request, key: str | None = Security(_header)) -> None:
+async def require_admin(request: Request, key: str | None = Security(_header)) -> None:
     """Dependency: an admin key."""
     _check(request, key, "admin")
