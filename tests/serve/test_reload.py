@@ -1,4 +1,5 @@
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -71,3 +72,36 @@ def test_every_mismatch_is_a_clear_error(tiny_deployment, tiny_backbone, tmp_pat
         load_deployment(missing, open_backbone=lambda n: tiny_backbone)
     with pytest.raises(ByodError, match="not a deployment"):
         load_deployment(tmp_path, open_backbone=lambda n: tiny_backbone)
+
+
+def test_requests_during_a_reload_all_succeed_on_one_version_or_the_other(
+    tiny_deployment, second_deployment, tiny_backbone
+) -> None:
+    import threading
+
+    headers = {"X-API-Key": "adm"}
+    with TestClient(_admin_app(tiny_deployment, tiny_backbone)) as c:
+        old = c.get("/readyz").json()["deployment_hash"]
+        answers, stop = [], threading.Event()
+
+        def load() -> None:
+            while not stop.is_set():
+                r = c.post("/v1/recommend", json={"user_id": "u1", "k": 3}, headers=headers)
+                answers.append((r.status_code, r.headers["X-BYOD-Deployment"]))
+
+        workers = [threading.Thread(target=load) for _ in range(3)]
+        for w in workers:
+            w.start()
+        r = c.post("/v1/admin/reload", json={"path": str(second_deployment)}, headers=headers)
+        new = r.json()["hash"]
+        after = len(answers)
+        deadline = time.monotonic() + 60
+        while len(answers) < after + 6 and time.monotonic() < deadline:
+            time.sleep(0.01)  # let some requests run after the switch too
+        stop.set()
+        for w in workers:
+            w.join()
+    assert r.status_code == 200 and old != new
+    assert {status for status, _ in answers} == {200}
+    assert {digest for _, digest in answers} <= {old, new}
+    assert answers[-1][1] == new

@@ -41,6 +41,7 @@ async def get_deployment(request: Request) -> Deployment:
     if dep is None:
         raise HTTPException(503, "no deployment is loaded yet; retry when /readyz answers 200")
     request.scope["byod.version"] = dep.version
+    request.scope["byod.deployment"] = dep.digest
     return dep
 
 

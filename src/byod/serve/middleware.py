@@ -11,9 +11,10 @@ import time
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-__all__ = ["BodyLimit", "Observe", "make_metrics", "VERSION_HEADER"]
+__all__ = ["BodyLimit", "Observe", "make_metrics", "VERSION_HEADER", "DEPLOYMENT_HEADER"]
 
 VERSION_HEADER = b"x-byod-table-version"
+DEPLOYMENT_HEADER = b"x-byod-deployment"  # the manifest hash: which build answered
 
 
 def _json_error(status: int, message: str) -> tuple[dict, dict]:
@@ -117,11 +118,13 @@ class Observe:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 # The version that answered: set by the endpoint's dependency, else the current.
-                version = scope.get("byod.version")
-                if version is None and self.holder.current is not None:
-                    version = self.holder.current.version
+                version, digest = scope.get("byod.version"), scope.get("byod.deployment")
+                current = self.holder.current
+                if version is None and current is not None:
+                    version, digest = current.version, current.digest
                 headers = list(message.get("headers", []))
                 headers.append((VERSION_HEADER, (version or "none").encode()))
+                headers.append((DEPLOYMENT_HEADER, (digest or "none").encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
