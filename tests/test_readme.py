@@ -25,6 +25,21 @@ def _commands(body: str) -> list[str]:
     return [ln for ln in lines if ln and not ln.startswith("make ")]
 
 
+def _run(argv: list[str], env: dict, background: list[subprocess.Popen]) -> None:
+    """Run one README line: `byod ...` or `curl ...`; a trailing `&` starts it in the background
+    (a server, stopped when the test ends)."""
+    assert argv[0] in ("byod", "curl"), argv
+    exe = str(BYOD) if argv[0] == "byod" else shutil.which("curl")
+    if argv[-1] == "&":
+        background.append(
+            subprocess.Popen([exe, *argv[1:-1]], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        )  # fmt: skip
+        return
+    done = subprocess.run([exe, *argv[1:]], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, f"{shlex.join(argv)}\n{done.stdout}\n{done.stderr}"
+
+
 def test_readme_starts_with_the_two_commands() -> None:
     lang, first = BLOCKS[0]
     assert lang == "bash"
@@ -37,18 +52,21 @@ def test_readme_examples_run_in_order(tmp_path: Path, monkeypatch, capsys) -> No
     shutil.copytree(ROOT / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns("out"))
     monkeypatch.chdir(tmp_path)
     env = {**os.environ, "BYOD_HOME": str(tmp_path / ".cache")}
-    ran = []
-    for lang, body in BLOCKS:
-        if lang == "python":
-            exec(compile(body, "README.md", "exec"), {})
-            ran.append("python")
-            continue
-        for command in _commands(body):
-            argv = shlex.split(command)
-            assert argv[0] == "byod", command
-            done = subprocess.run([str(BYOD), *argv[1:]], capture_output=True, text=True, env=env)
-            assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
-            ran.append(" ".join(argv[:3]))
+    ran, background = [], []
+    try:
+        for lang, body in BLOCKS:
+            if lang == "python":
+                exec(compile(body, "README.md", "exec"), {})
+                ran.append("python")
+                continue
+            for command in _commands(body):
+                argv = shlex.split(command)
+                _run(argv, env, background)
+                ran.append(" ".join(argv[:3]))
+    finally:
+        for proc in background:
+            proc.terminate()
+            proc.wait(timeout=30)
     assert (
         "byod data ingest" in ran
         and "byod pretrain --histories" in ran
@@ -71,3 +89,5 @@ def test_readme_examples_run_in_order(tmp_path: Path, monkeypatch, capsys) -> No
     )
     assert (tmp_path / "runs/reviews/classifier/classifier.json").exists()
     assert len((tmp_path / "runs/reviews/predictions.csv").read_text().splitlines()) == 9
+    assert "byod serve runs/ml-100k/deploy" in ran and ran.count("curl -sf -H") == 9
+    assert (tmp_path / "runs/ml-100k/deploy/deployment.json").exists()

@@ -15,6 +15,7 @@ from byod.cli.labels import app as labels_app
 from byod.cli.models import app as models_app
 from byod.cli.pretrain import pretrain_command
 from byod.cli.report import report_command
+from byod.cli.serve import api_key_command, deploy_command, serve_command
 from byod.cli.text import app as text_app
 from byod.cli.transfer import app as transfer_app
 
@@ -33,6 +34,9 @@ app.command("demo")(demo)
 app.command("pretrain")(pretrain_command)
 app.command("embed")(embed_command)
 app.command("report")(report_command)
+app.command("deploy")(deploy_command)
+app.command("serve")(serve_command)
+app.command("api-key")(api_key_command)
 
 
 def _version(value: bool) -> None:

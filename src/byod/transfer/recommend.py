@@ -180,6 +180,43 @@ class RecommendHead:
         ranks, ties = truth_ranks(scores, np.zeros(len(positives), dtype=np.int64))
         return hit_rate_at_k(ranks, 10, ties=ties)
 
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """The fitted weights, item vectors and log-popularity as plain tensors (safetensors)."""
+        if not hasattr(self, "model_"):
+            raise ConfigError("this RecommendHead is not fitted yet; call fit() first")
+        state = {f"model.{k}": v.detach().contiguous() for k, v in self.model_.state_dict().items()}
+        return {**state, "item_vectors": self.item_vectors_, "logpop": self.logpop_}
+
+    @classmethod
+    def from_state_tensors(
+        cls, config: RecommendConfig, tensors: dict[str, torch.Tensor]
+    ) -> RecommendHead:
+        """Inverse of :meth:`state_tensors` (raises ``ConfigError`` if they do not fit)."""
+        head = cls(config)
+        head.item_vectors_ = tensors["item_vectors"].float()
+        head.logpop_ = tensors["logpop"].float()
+        state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+        user_dim = state["user.0.weight"].shape[1]
+        head.model_ = _Scorer(user_dim, head.item_vectors_.shape[1], config)
+        try:
+            head.model_.load_state_dict(state)
+        except RuntimeError as exc:
+            raise ConfigError(f"recommend head weights do not fit its config: {exc}") from None
+        head.model_.eval()
+        return head
+
+    @torch.no_grad()
+    def retrieval_query(self, users: np.ndarray) -> np.ndarray:
+        """Item-space queries ``(n, d_item)`` for user inputs ``(n, d_user)``.
+
+        The item tower is linear, so ``<f(u), W v + b> = <W^T f(u), v> + const(u)``: an
+        inner-product search of the raw item vectors with these queries ranks items exactly as
+        the dot part of the score does (an ANN index over item vectors serves as first stage).
+        """
+        self.model_.eval()
+        u = self.model_.user(torch.as_tensor(users, dtype=torch.float32))
+        return (u @ self.model_.item.weight).numpy().astype(np.float32)
+
     @torch.no_grad()
     def score(
         self, users: np.ndarray, candidates: np.ndarray | None = None, *, batch_size: int = 64
