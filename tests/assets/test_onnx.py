@@ -88,3 +88,28 @@ def test_cli_export_onnx(tiny_st_folder, tmp_path):
         app, ["models", "export-onnx", str(tmp_path / "nope"), "--out", str(tmp_path / "p")]
     )
     assert missing.exit_code == 2
+
+
+def test_a_model_accepts_the_onnx_export_of_its_backbone(tiny_st_folder, tmp_path, events):
+    """The check is on the weights (source fingerprint); the vector cache key stays distinct."""
+    from sentence_transformers import SentenceTransformer
+
+    from byod.assets import backbone_fingerprint
+    from byod.encoders.backbone import SentenceTransformerBackbone, weights_fingerprint
+    from byod.encoders.user import UserEncoder, UserEncoderConfig
+
+    fp = backbone_fingerprint(tiny_st_folder)
+    model = SentenceTransformer(str(tiny_st_folder), device="cpu")
+    torch_bb = SentenceTransformerBackbone(model, "tiny", fp)
+    export_onnx(model, tmp_path / "onnx", source_fingerprint=fp, texts=TEXTS, repeats=1)
+    onnx_bb = OnnxBackbone(tmp_path / "onnx", variant="fp32")
+    assert weights_fingerprint(onnx_bb) == fp != onnx_bb.fingerprint
+    cfg = UserEncoderConfig(backbone="tiny", backbone_fingerprint=fp, mode="mean")
+    new_users = events.filter(events["user_id"].is_in(["u1", "u2", "u3"]))
+    want = UserEncoder(cfg, torch_bb, None).encode_events(new_users)
+    got = UserEncoder(cfg, onnx_bb, None).encode_events(new_users)
+    assert got["user_id"].to_list() == want["user_id"].to_list()
+    np.testing.assert_allclose(got["vector"].to_numpy(), want["vector"].to_numpy(), atol=1e-5)
+    other = UserEncoderConfig(backbone="tiny", backbone_fingerprint="0" * 16, mode="mean")
+    with pytest.raises(ByodError, match="trained with"):
+        UserEncoder(other, onnx_bb, None)

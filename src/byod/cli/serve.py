@@ -102,6 +102,13 @@ def serve_command(
     cors_origin: Annotated[
         list[str] | None, typer.Option(help="Allow this browser origin (CORS is off otherwise).")
     ] = None,
+    onnx: Annotated[
+        Path | None,
+        typer.Option(help="ONNX export of the backbone (byod models export-onnx) for new users."),
+    ] = None,
+    onnx_variant: Annotated[
+        str, typer.Option(help="auto (the export's measured verdict) | fp32 | int8.")
+    ] = "auto",
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve a deployment over HTTP (OpenAPI docs at /docs); env: BYOD_SERVE_*."""
@@ -117,6 +124,8 @@ def serve_command(
         given["api_keys_file"] = api_keys_file
     if cors_origin:
         given["cors_origins"] = cors_origin
+    if onnx is not None:
+        given |= {"onnx_dir": onnx, "onnx_variant": onnx_variant}
     try:
         settings = ServeSettings(**given)
     except ValidationError as exc:

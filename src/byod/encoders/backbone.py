@@ -17,7 +17,7 @@ import numpy as np
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["TextBackbone", "SentenceTransformerBackbone", "open_backbone"]
+__all__ = ["TextBackbone", "SentenceTransformerBackbone", "open_backbone", "weights_fingerprint"]
 
 
 class TextBackbone(Protocol):
@@ -96,3 +96,14 @@ def open_backbone(
     return SentenceTransformerBackbone(
         model, name, backbone_fingerprint(name, cache_dir=cache_dir), backbone_prompt(name)
     )
+
+
+def weights_fingerprint(backbone: TextBackbone) -> str:
+    """The fingerprint of the weights behind ``backbone``, for checking it is the trained one.
+
+    A runtime over the same weights (an ONNX export, :mod:`byod.encoders.onnx_backbone`) keeps
+    a ``fingerprint`` of its own, so a text-vector cache never mixes its vectors with PyTorch's,
+    and names the weights it came from in ``source_fingerprint``: that is what a model or a
+    deployment checks.
+    """
+    return str(getattr(backbone, "source_fingerprint", backbone.fingerprint))

@@ -34,7 +34,12 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from byod.data.serialize import SerializeConfig, serialize
-from byod.encoders.backbone import SentenceTransformerBackbone, TextBackbone, open_backbone
+from byod.encoders.backbone import (
+    SentenceTransformerBackbone,
+    TextBackbone,
+    open_backbone,
+    weights_fingerprint,
+)
 from byod.encoders.cache import EmbeddingCache
 from byod.encoders.histories import HistoryArrays, View, collate
 from byod.encoders.sequence import SequenceEncoder, SequenceEncoderConfig
@@ -118,9 +123,10 @@ class UserEncoder:
             raise ByodError(f"mode must be one of {MODES}, got {config.mode!r}")
         if config.mode == "sequence" and sequence is None:
             raise ByodError("a 'sequence' user encoder needs its sequence encoder")
-        if backbone.fingerprint != config.backbone_fingerprint:
+        if weights_fingerprint(backbone) != config.backbone_fingerprint:
             raise ByodError(
-                f"backbone {backbone.name!r} has fingerprint {backbone.fingerprint}, but the model "
+                f"backbone {backbone.name!r} has fingerprint {weights_fingerprint(backbone)}, but "
+                "the model "
                 f"was trained with {config.backbone_fingerprint}; install the same backbone"
             )
         self.config = config

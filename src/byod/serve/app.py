@@ -67,7 +67,25 @@ def default_loader(
 
 
 def _packaged(open_packaged, settings: ServeSettings):  # noqa: ANN001, ANN202
-    return lambda name: open_packaged(name, cache_dir=settings.models_dir)
+    if settings.onnx_dir is None:
+        return lambda name: open_packaged(name, cache_dir=settings.models_dir)
+    return _onnx_or_packaged(open_packaged, settings)
+
+
+def _onnx_or_packaged(open_packaged, settings: ServeSettings):  # noqa: ANN001, ANN202
+    """The ONNX export for the backbone it was made from; PyTorch for any other backbone."""
+    from byod.assets import backbone_fingerprint
+    from byod.assets.onnx import read_onnx_manifest
+    from byod.encoders.onnx_backbone import OnnxBackbone
+
+    source = read_onnx_manifest(settings.onnx_dir)["source_fingerprint"]
+
+    def opener(name: str) -> TextBackbone:
+        if backbone_fingerprint(name, cache_dir=settings.models_dir) == source:
+            return OnnxBackbone(settings.onnx_dir, variant=settings.onnx_variant)
+        return open_packaged(name, cache_dir=settings.models_dir)
+
+    return opener
 
 
 def create_app(settings: ServeSettings, *, loader: Loader | None = None) -> FastAPI:

@@ -21,7 +21,7 @@ import polars as pl
 from safetensors.torch import load_file
 from torch import nn
 
-from byod.encoders.backbone import TextBackbone
+from byod.encoders.backbone import TextBackbone, weights_fingerprint
 from byod.encoders.user import UserEncoder
 from byod.errors import ByodError
 from byod.serve.build import FORMAT, MANIFEST, sha256_file
@@ -104,9 +104,10 @@ def _open_backbones(manifest: dict[str, Any], opener: BackboneOpener) -> dict[st
     out = {}
     for name, want in manifest["backbones"].items():
         bb = opener(name)
-        if bb.fingerprint != want["fingerprint"] or bb.dim != want["dim"]:
+        if weights_fingerprint(bb) != want["fingerprint"] or bb.dim != want["dim"]:
             raise ByodError(
-                f"backbone {name!r} here has fingerprint {bb.fingerprint} (dim {bb.dim}); the "
+                f"backbone {name!r} here has fingerprint {weights_fingerprint(bb)} "
+                f"(dim {bb.dim}); the "
                 f"deployment was built with {want['fingerprint']} (dim {want['dim']}); install "
                 "the same backbone (`byod models install`)"
             )

@@ -36,4 +36,8 @@ class ServeSettings(BaseSettings):
     n_candidates: int = Field(100, ge=1, le=10_000)
     cors_origins: list[str] = Field(default_factory=list)
     models_dir: Path | None = None
+    # New users' event texts through ONNX Runtime instead of PyTorch (`byod models export-onnx`):
+    # used for the deployment's backbone whose weights the export came from.
+    onnx_dir: Path | None = None
+    onnx_variant: Literal["auto", "fp32", "int8"] = "auto"
     verify_hashes: bool = True
