@@ -15,7 +15,7 @@ from byod.data.builtin.movielens import BUILTIN_DATASETS, load_movielens
 from byod.data.config import load_ingest_config
 from byod.data.ingest import ingest as run_ingest
 from byod.data.schema import read_table
-from byod.data.serialize import SerializeConfig
+from byod.data.serialize import SerializeConfig, write_histories
 from byod.data.serialize import serialize as run_serialize
 from byod.data.splits import leave_one_out, time_cut
 from byod.errors import ByodError
@@ -105,7 +105,7 @@ def serialize(
         by_service=not merge_services,
     )
     histories = run_serialize(read_table(events, "events"), config)
-    write_parquet(histories, out)
+    write_histories(histories, out, config)
     stats = histories.select(
         pl.len().alias("histories"),
         pl.col("user_id").n_unique().alias("users"),

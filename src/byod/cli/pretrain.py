@@ -73,6 +73,9 @@ def pretrain_command(
         seed=seed, device=device,
     )  # fmt: skip
     data = read_table(histories, "histories")
+    from byod.data.serialize import read_rendering
+
+    rendering = read_rendering(histories)  # saved with the model: new users written the same way
     cache = cache_dir or byod_home() / "text-vectors"
     from byod.encoders.backbone import open_backbone
 
@@ -85,13 +88,16 @@ def pretrain_command(
         console.print(f"wrote the flat ({cfg.backbone} fine-tuned) encoder to {out}")
         return
     if baseline:
-        baseline_encoder(baseline, data, bb, max_events=cfg.max_events, seed=cfg.train.seed).save(
-            out
-        )
+        baseline_encoder(
+            baseline, data, bb, max_events=cfg.max_events, seed=cfg.train.seed,
+            rendering=rendering,
+        ).save(out)  # fmt: skip
         console.print(f"wrote the {baseline} baseline to {out}")
         return
     console.print(f"pretraining {cfg.objective} on {data.height:,} histories with {cfg.backbone}")
-    encoder, state = pretrain(data, out, cfg, backbone=bb, cache_dir=cache, resume=resume)
+    encoder, state = pretrain(
+        data, out, cfg, backbone=bb, cache_dir=cache, resume=resume, rendering=rendering
+    )
     best = min((h["val_loss"] for h in state.history), default=float("nan"))
     console.print(
         f"done: {state.epoch} epochs, {state.global_step} steps, best validation loss {best:.4f}; "

@@ -9,17 +9,23 @@ list of event texts (hierarchical encoders) and as one joined text (flat encoder
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from byod.data.schema import HISTORY_SCHEMA, is_ordinal, validate
 from byod.errors import ConfigError
+from byod.io import atomic_path
 
-__all__ = ["SerializeConfig", "serialize", "ALL_SERVICES"]
+__all__ = ["SerializeConfig", "serialize", "write_histories", "read_rendering", "ALL_SERVICES"]
 
 ALL_SERVICES = "*"  # the service name of histories that merge every service
 _TIME_PREFIX = {"none": None, "date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M"}
+_META_KEY = b"byod.serialize"  # Parquet key-value metadata: the rendering of the event texts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +54,15 @@ class SerializeConfig:
     start: datetime | None = None
     end: datetime | None = None
     by_service: bool = True
+
+    def rendering(self) -> dict[str, Any]:
+        """How each event's text is written (JSON-ready): what a model must reuse for new users.
+
+        Budgets and windows are left out on purpose: they choose *which* events a history holds,
+        and a model reads a new user's full history.
+        """
+        return {"separator": self.separator, "time_prefix": self.time_prefix,
+                "by_service": self.by_service}  # fmt: skip
 
     def __post_init__(self) -> None:
         for name in ("max_events", "max_chars"):
@@ -173,3 +188,22 @@ def _truncated_lists(lf: pl.LazyFrame, keys: list[str], config: SerializeConfig)
         event_timestamps=pl.col("timestamp"),
         event_texts=pl.col("text"),
     )
+
+
+def write_histories(histories: pl.DataFrame, path: str | Path, config: SerializeConfig) -> Path:
+    """Write a histories table with the rendering that made it in the Parquet metadata.
+
+    ``byod pretrain`` reads it back (:func:`read_rendering`) into the model's config, so raw events
+    of new users are later written the same way as the training histories.
+    """
+    table = histories.to_arrow()
+    meta = {**(table.schema.metadata or {}), _META_KEY: json.dumps(config.rendering()).encode()}
+    with atomic_path(path) as tmp:
+        pq.write_table(table.replace_schema_metadata(meta), tmp, compression="zstd")
+    return Path(path)
+
+
+def read_rendering(path: str | Path) -> dict[str, Any] | None:
+    """The rendering recorded by :func:`write_histories` (None for a file written otherwise)."""
+    raw = (pq.read_schema(path).metadata or {}).get(_META_KEY)
+    return json.loads(raw) if raw else None

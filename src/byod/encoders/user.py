@@ -69,6 +69,9 @@ class UserEncoderConfig:
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
     views: str = "services"
     feature: str = "pooled"
+    # How event texts were written for training (SerializeConfig.rendering()); reused for the
+    # raw events of new users. None: the defaults (no time prefix, per service).
+    rendering: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.views not in VIEWS:
@@ -186,9 +189,11 @@ class UserEncoder:
     def encode_events(self, events: pl.DataFrame, *, progress: bool = False) -> pl.DataFrame:
         """Serialize raw events (every event: the full history), then encode them.
 
-        New users need no retraining.
+        Event texts are written as the training histories were (``config.rendering``: time
+        prefix, separator, per service or merged). New users need no retraining.
         """
-        histories = serialize(events, SerializeConfig(max_events=None))
+        rendering = self.config.rendering or {}
+        histories = serialize(events, SerializeConfig(max_events=None, **rendering))
         return self.encode(histories, progress=progress)
 
     @torch.no_grad()

@@ -152,6 +152,7 @@ def pretrain(
     cache_dir: str | Path | None = None,
     resume: bool = False,
     progress: bool = True,
+    rendering: dict[str, Any] | None = None,
 ) -> tuple[UserEncoder, TrainState]:
     """Train a user encoder on ``histories`` and save the best one into ``out_dir``.
 
@@ -163,6 +164,8 @@ def pretrain(
         cache_dir: event-text vector cache.
         resume: continue from ``out_dir/checkpoints/last.pt`` when it exists.
         progress: show progress bars.
+        rendering: how the histories' event texts were written
+            (:meth:`~byod.data.serialize.SerializeConfig.rendering`), saved with the model.
     """
     out_dir = Path(out_dir)
     torch.manual_seed(config.train.seed)
@@ -181,6 +184,7 @@ def pretrain(
         objective=config.objective,
         extra={"pretrain": dataclasses.asdict(config)},
         views=config.inference_views,
+        rendering=rendering,
     )
 
     def save_best(trainer: Trainer) -> None:
@@ -216,6 +220,7 @@ def baseline_encoder(
     *,
     max_events: int = 64,
     seed: int = 0,
+    rendering: dict[str, Any] | None = None,
 ) -> UserEncoder:
     """An untrained encoder: ``zero-shot`` (mean of event vectors) or ``random`` (random init)."""
     if kind not in BASELINES:
@@ -227,6 +232,7 @@ def baseline_encoder(
         "services": tuple(services),
         "max_events": max_events,
         "objective": kind,
+        "rendering": rendering,
     }
     if kind == "zero-shot":
         return UserEncoder(UserEncoderConfig(mode="mean", **common), backbone)
