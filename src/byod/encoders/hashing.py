@@ -12,6 +12,8 @@ import re
 
 import numpy as np
 
+from byod.vectors import l2_normalise
+
 __all__ = ["HashingBackbone"]
 
 _TOKEN = re.compile(r"[^\s|,;:()\[\]]+")
@@ -38,5 +40,4 @@ class HashingBackbone:
             for word in _TOKEN.findall(text.lower()):
                 slot, sign = self._slot(word)
                 out[i, slot] += sign
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-12)
+        return l2_normalise(out)

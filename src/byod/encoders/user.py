@@ -45,6 +45,7 @@ from byod.encoders.histories import HistoryArrays, View, collate
 from byod.encoders.sequence import SequenceEncoder, SequenceEncoderConfig
 from byod.errors import ByodError
 from byod.io import atomic_path, write_json
+from byod.vectors import l2_normalise
 
 __all__ = ["UserEncoder", "UserEncoderConfig", "MODES", "VIEWS", "FEATURES", "model_hash"]
 
@@ -176,11 +177,11 @@ class UserEncoder:
         per_hist = self.backbone.encode(
             histories["text"].to_list(), batch_size=16, progress=progress
         )
-        per_hist /= np.maximum(np.linalg.norm(per_hist, axis=1, keepdims=True), 1e-12)
+        per_hist = l2_normalise(per_hist)
         users, index = np.unique(histories["user_id"].to_numpy(), return_inverse=True)
         sums = np.zeros((len(users), per_hist.shape[1]), dtype=np.float32)
         np.add.at(sums, index, per_hist)
-        sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+        sums = l2_normalise(sums)
         return pl.DataFrame(
             {"user_id": users.tolist(), "vector": sums},
             schema={"user_id": pl.String, "vector": pl.Array(pl.Float32, self.dim)},
@@ -208,9 +209,11 @@ class UserEncoder:
             parts.append(_per_user(arrays, per_hist, np.ones(arrays.n_histories, np.float32)))
         if self.config.views in ("timeline", "both"):
             parts.append(
-                _l2(self._pooled(arrays, _timeline_chunks(arrays, self._chunk), batch_size))
+                l2_normalise(
+                    self._pooled(arrays, _timeline_chunks(arrays, self._chunk), batch_size)
+                )
             )
-        return _l2(np.mean(parts, axis=0)).astype(np.float32)
+        return l2_normalise(np.mean(parts, axis=0)).astype(np.float32)
 
     @property
     def _chunk(self) -> int:
@@ -292,15 +295,11 @@ def _flat_backbone(folder: Path, config: UserEncoderConfig, device: str) -> Text
 _Chunks = tuple[np.ndarray, list[View]]  # (owner index per chunk, the chunks)
 
 
-def _l2(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
 def _per_user(arrays: HistoryArrays, per_hist: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted sum of history vectors ``(H, d)`` per user, L2-normalised: ``(n_users, d)``."""
     sums = np.zeros((len(arrays.user_ids), per_hist.shape[1]), dtype=np.float32)
     np.add.at(sums, arrays.hist_user, per_hist * weights[:, None])
-    return _l2(sums)
+    return l2_normalise(sums)
 
 
 def _spans(n: int, size: int) -> list[tuple[int, int]]:

@@ -21,11 +21,11 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from byod.report.demographics import AGE_GROUPS, Demographics
 from byod.report.tables import Table
+from byod.vectors import l2_normalise
 
 __all__ = [
     "RATING_PATTERN",
     "TOKEN_PATTERN",
-    "normalise",
     "cluster_users",
     "cluster_documents",
     "class_tfidf",
@@ -36,13 +36,6 @@ __all__ = [
 RATING_PATTERN = r"\s*\|\s*rated\s+[0-9.]+\s*/\s*[0-9]+"
 # Words of 2+ characters (hyphens kept, e.g. "sci-fi"), never a pure number such as a year.
 TOKEN_PATTERN = r"(?u)\b(?!\d+\b)\w[\w-]*\w\b"
-
-
-def normalise(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (zero rows stay zero); ``(n, d)`` -> ``(n, d)`` float32."""
-    v = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(v, axis=1, keepdims=True)
-    return v / np.where(norms > 0, norms, 1.0)
 
 
 def cluster_users(vectors: np.ndarray, k: int = 8, *, seed: int = 0) -> np.ndarray:
@@ -56,7 +49,7 @@ def cluster_users(vectors: np.ndarray, k: int = 8, *, seed: int = 0) -> np.ndarr
     Returns:
         ``(n_users,)`` int64 cluster ids in ``0 .. min(k, n_users) - 1``.
     """
-    x = normalise(vectors)
+    x = l2_normalise(np.asarray(vectors, dtype=np.float32))
     k = max(1, min(k, len(x)))
     raw = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(x)
     sizes = np.bincount(raw, minlength=k)

@@ -13,8 +13,8 @@ from matplotlib.lines import Line2D
 from sklearn.manifold import TSNE
 from threadpoolctl import threadpool_limits
 
-from byod.report.clusters import normalise
 from byod.report.demographics import Demographics
+from byod.vectors import l2_normalise
 
 __all__ = ["subsample", "tsne_2d", "embedding_map", "training_curves", "png_bytes"]
 
@@ -50,7 +50,7 @@ def tsne_2d(vectors: np.ndarray, *, seed: int = 0) -> np.ndarray:
     OpenMP thread: on a busy machine the Barnes-Hut threads spin-wait and run several times
     slower, and one thread also keeps the map identical across machines.
     """
-    x = normalise(vectors)
+    x = l2_normalise(np.asarray(vectors, dtype=np.float32))
     perplexity = float(min(30.0, max(1.0, (len(x) - 1) / 3)))
     tsne = TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed)
     with threadpool_limits(limits=1, user_api="openmp"):

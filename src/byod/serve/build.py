@@ -17,7 +17,6 @@ deployment is never seen; a deployment is never changed in place — build a new
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import shutil
 import tempfile
@@ -29,6 +28,7 @@ import numpy as np
 import polars as pl
 from safetensors.torch import save_file
 
+from byod.assets.manifest import sha256_file
 from byod.encoders.backbone import TextBackbone
 from byod.encoders.cache import EmbeddingCache
 from byod.encoders.user import UserEncoder, model_hash
@@ -75,15 +75,6 @@ class DeploySpec:
     ann: str = "auto"
     cache: EmbeddingCache | None = None
     epochs: int = 15
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _check_table(spec: DeploySpec) -> None:

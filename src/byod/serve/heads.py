@@ -121,8 +121,11 @@ def export_classify_head(head: Any, card: dict[str, Any]) -> ClassifyHead:
         card: metadata to keep with it.
 
     """
-    steps = dict(head.pipeline_.steps)
-    scaler = steps.get("standardscaler")
+    # Every scaler byod's heads use (StandardScaler, BlockScaler) computes (x - mean_) / scale_.
+    scalers = [step for _, step in head.pipeline_.steps[:-1] if hasattr(step, "scale_")]
+    if len(head.pipeline_.steps) > 1 + len(scalers):
+        raise ByodError("cannot export a head whose pipeline holds more than a scaler and a model")
+    scaler = scalers[0] if scalers else None
     model = head.pipeline_[-1]
     classes = [str(c) for c in head.classes_]
     n_features = int(model.n_features_in_)

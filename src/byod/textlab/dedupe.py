@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from byod.report.clusters import normalise
+from byod.vectors import l2_normalise
 
 __all__ = ["dedupe", "fold_text"]
 
@@ -48,8 +48,8 @@ def dedupe(
         seen.add(key)
     if vectors is None or not keep.any():
         return keep, counts
-    unit = normalise(np.asarray(vectors, dtype=np.float32))
-    kept = normalise(np.asarray(reference_vectors, dtype=np.float32)) if len(reference) else None
+    unit = l2_normalise(np.asarray(vectors, dtype=np.float32))
+    kept = l2_normalise(np.asarray(reference_vectors, dtype=np.float32)) if len(reference) else None
     for i in np.flatnonzero(keep):
         if kept is not None and len(kept) and float((kept @ unit[i]).max()) >= threshold:
             keep[i] = False

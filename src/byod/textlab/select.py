@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from byod.report.clusters import normalise
+from byod.vectors import l2_normalise
 
 __all__ = ["Selection", "select_by_retrieval", "select_by_classifier", "SELECTORS"]
 
@@ -77,12 +77,12 @@ def select_by_retrieval(
             centroid (0.1: as close as the 90 % most typical in-domain texts).
     """
     y_lab = np.asarray(y_lab)
-    centroids = normalise(
-        np.stack([normalise(x_lab)[y_lab == c].mean(axis=0) for c in np.unique(y_lab)])
+    centroids = l2_normalise(
+        np.stack([l2_normalise(x_lab)[y_lab == c].mean(axis=0) for c in np.unique(y_lab)])
     )
-    reference = normalise(x_lab if x_in is None else np.vstack([x_lab, x_in]))
+    reference = l2_normalise(x_lab if x_in is None else np.vstack([x_lab, x_in]))
     bar = float(np.quantile((reference @ centroids.T).max(axis=1), quantile))
-    scores = (normalise(x_pool) @ centroids.T).max(axis=1)
+    scores = (l2_normalise(x_pool) @ centroids.T).max(axis=1)
     return Selection(scores >= bar, scores, "retrieval", bar)
 
 
@@ -103,7 +103,7 @@ def select_by_classifier(
         folds: cross-validation folds (pool texts are scored by a model that did not see them).
         seed: fold shuffling seed.
     """
-    x = np.vstack([normalise(x_in), normalise(x_pool)])
+    x = np.vstack([l2_normalise(x_in), l2_normalise(x_pool)])
     domain = np.r_[np.ones(len(x_in), dtype=int), np.zeros(len(x_pool), dtype=int)]
     model = LogisticRegression(max_iter=1000, class_weight="balanced")
 
