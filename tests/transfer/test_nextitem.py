@@ -97,16 +97,14 @@ def test_cooccurrence_counts_what_followed_the_last_item():
 
 
 def test_previous_items_follow_the_target_order():
-    from byod.transfer.run import _previous_items
-
     rows = [("a", "x", 0, 1), ("a", "y", 1, 2), ("a", "p", 2, 3), ("a", "q", 3, 4),
             ("b", "m", 0, 5), ("b", "n", 0, 6), ("b", "o", 1, 7)]  # fmt: skip
     task = next_item_task(interactions(rows), n_negatives=0)
     index = dict(zip(task.items["item_id"], task.items["index"], strict=True))
     test = task.test  # users a, b: previous items p and n
-    assert _previous_items(task, test).tolist() == [index["p"], index["n"]]
+    assert task.previous_items(test).tolist() == [index["p"], index["n"]]
     valid = task.role("valid").reverse()  # any row order is kept
-    assert _previous_items(task, valid).tolist() == [index["m"], index["y"]]
+    assert task.previous_items(valid).tolist() == [index["m"], index["y"]]
 
 
 def test_ties_are_broken_by_seq_identically_in_both_paths():

@@ -166,7 +166,7 @@ def recommend_source(
     def inputs(targets: pl.DataFrame) -> np.ndarray:
         x = features(targets)
         if config.last_item:
-            x = np.concatenate([x, item_vectors[_previous_items(task, targets)]], axis=1)
+            x = np.concatenate([x, item_vectors[task.previous_items(targets)]], axis=1)
         return x
 
     parts = fit.partition_by("role")
@@ -184,19 +184,6 @@ def recommend_source(
     test = task.test
     scores = head.score(inputs(test))
     return evaluate_scores(task, scores, source), head
-
-
-def _previous_items(task: NextItemTask, targets: pl.DataFrame) -> np.ndarray:
-    """Item index of each target's preceding interaction ``(n_targets,)`` (targets follow one)."""
-    prev = (
-        targets.select("user_id", position=pl.col("position") - 1)
-        .with_row_index("_row")
-        .join(task.ordered.select("user_id", "position", "index"), on=["user_id", "position"])
-        .sort("_row")
-    )
-    if prev.height != targets.height:
-        raise ByodError("every next-item target needs an interaction before it")
-    return prev["index"].to_numpy()
 
 
 def item_vectors(
