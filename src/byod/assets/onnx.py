@@ -33,6 +33,7 @@ import numpy as np
 from byod.assets.manifest import sha256_file
 from byod.errors import ByodError
 from byod.io import atomic_path, write_json
+from byod.vectors import l2_normalise
 
 __all__ = ["OnnxExport", "export_onnx", "read_onnx_manifest", "ONNX_MANIFEST", "VARIANTS"]
 
@@ -70,23 +71,20 @@ class OnnxExport:
     recommended: str
 
 
-class _Pipeline:
+def _traceable(model: Any, input_names: list[str]) -> Any:
     """The sentence-transformers forward pass as a traceable module (token ids → vector)."""
+    import torch
 
-    @staticmethod
-    def build(model: Any, input_names: list[str]) -> Any:
-        import torch
+    class Wrapped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
 
-        class Wrapped(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.model = model
+        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+            features = dict(zip(input_names, tensors, strict=True))
+            return self.model(features)["sentence_embedding"]
 
-            def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-                features = dict(zip(input_names, tensors, strict=True))
-                return self.model(features)["sentence_embedding"]
-
-        return Wrapped().eval()
+    return Wrapped().eval()
 
 
 def export_onnx(
@@ -127,7 +125,7 @@ def export_onnx(
         sample, padding=True, truncation=True, max_length=max_length, return_tensors="pt"
     )
     input_names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch]
-    wrapped = _Pipeline.build(model.cpu(), input_names)
+    wrapped = _traceable(model.cpu(), input_names)
     axes = {name: {0: "batch", 1: "tokens"} for name in input_names}
     with atomic_path(out / VARIANTS["fp32"]) as tmp, torch.no_grad(), warnings.catch_warnings():
         # The tracer warns about Python branches on shapes; the fp32 check on other shapes than
@@ -146,7 +144,11 @@ def export_onnx(
         )
     _quantise(out / VARIANTS["fp32"], out / VARIANTS["int8"])
     tokenizer.save_pretrained(str(out))
-    figures = _measure(model, out, sample, repeats=repeats)
+    # Enough of onnx.json to run the graphs before the real one is written; the sample
+    # already carries the prompt.
+    draft = {"prompt": "", "max_length": max_length, "inputs": input_names,
+             "source_fingerprint": "draft", "files": {}}  # fmt: skip
+    figures = _measure(model, out, sample, draft, repeats=repeats)
     # int8 must beat the *faster* fp32 runtime, or the win is only ONNX Runtime's, not int8's.
     speedup = min(figures["torch_fp32_s"], figures["onnx_fp32_s"]) / figures["onnx_int8_s"]
     figures["speedup_int8_vs_best_fp32"] = speedup
@@ -194,7 +196,9 @@ def _quantise(src: Path, dst: Path) -> None:
         root.setLevel(level)
 
 
-def _measure(model: Any, folder: Path, texts: list[str], *, repeats: int) -> dict[str, float]:
+def _measure(
+    model: Any, folder: Path, texts: list[str], draft: dict[str, Any], *, repeats: int
+) -> dict[str, float]:
     """Seconds per pass for PyTorch fp32 and both ONNX variants, and their agreement."""
     from byod.encoders.onnx_backbone import OnnxBackbone
 
@@ -211,7 +215,7 @@ def _measure(model: Any, folder: Path, texts: list[str], *, repeats: int) -> dic
     torch_s = best(lambda: model.encode(texts, batch_size=len(texts)))
     figures: dict[str, float] = {"dim": ref.shape[1], "torch_fp32_s": torch_s}
     for variant in VARIANTS:
-        backbone = OnnxBackbone(folder, variant=variant, _manifest=_draft_manifest(model, folder))
+        backbone = OnnxBackbone(folder, variant=variant, _manifest=draft)
         # Batches of 3: other shapes than the traced one, so a shape baked into the graph shows.
         vecs = backbone.encode(texts, batch_size=3)
         figures[f"onnx_{variant}_s"] = best(
@@ -222,25 +226,9 @@ def _measure(model: Any, folder: Path, texts: list[str], *, repeats: int) -> dic
     return figures
 
 
-def _draft_manifest(model: Any, folder: Path) -> dict[str, Any]:
-    """Enough of ``onnx.json`` to run the graphs before the real one is written."""
-    import onnx
-
-    graph = onnx.load(str(folder / VARIANTS["fp32"]), load_external_data=False).graph
-    return {
-        "prompt": "",  # texts passed to _measure already carry the prompt
-        "max_length": int(model.max_seq_length or 512),
-        "inputs": [i.name for i in graph.input],
-        "source_fingerprint": "draft",
-        "dim": 0,
-        "files": {},
-    }
-
-
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise cosine of two ``(n, dim)`` arrays."""
-    na = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    return (a * b).sum(axis=1) / np.maximum(na, 1e-12)
+    return (l2_normalise(a) * l2_normalise(b)).sum(axis=1)
 
 
 def read_onnx_manifest(folder: str | Path, *, check_hashes: bool = True) -> dict[str, Any]:

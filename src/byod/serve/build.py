@@ -39,7 +39,7 @@ from byod.io import atomic_path, write_json, write_parquet
 from byod.serve.heads import ClassifyHead, export_classify_head
 from byod.serve.items import build_item_index, index_kind, recall_at_k
 
-__all__ = ["DeploySpec", "build_deployment", "fit_classify_head", "sha256_file", "MANIFEST"]
+__all__ = ["DeploySpec", "build_deployment", "fit_classify_head", "MANIFEST"]
 
 MANIFEST = "deployment.json"
 FORMAT = "byod-deployment/1"

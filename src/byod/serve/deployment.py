@@ -21,10 +21,11 @@ import polars as pl
 from safetensors.torch import load_file
 from torch import nn
 
+from byod.assets.manifest import sha256_file
 from byod.encoders.backbone import TextBackbone, weights_fingerprint
 from byod.encoders.user import UserEncoder
 from byod.errors import ByodError
-from byod.serve.build import FORMAT, MANIFEST, sha256_file
+from byod.serve.build import FORMAT, MANIFEST
 from byod.serve.heads import ClassifyHead
 from byod.serve.store import MemoryStore, VectorStore
 
