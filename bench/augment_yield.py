@@ -63,7 +63,7 @@ def main() -> None:
     p.add_argument("--llm", default="smollm2")
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    llm = open_llm(args.llm, cache_dir=HOME / "llm", threads=step_threads("llm"))
+    llm = open_llm(args.llm, llm_dir=HOME / "llm", threads=step_threads("llm"))
     df = rotten_tomatoes()
     task = load_task("rotten-tomatoes", labels=sorted(df["label"].unique().to_list()))
     cfg = GenerationConfig()

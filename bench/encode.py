@@ -46,7 +46,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.model:
-            enc = UserEncoder.load(args.model, backbone=bb, cache_dir=tmp)
+            enc = UserEncoder.load(args.model, backbone=bb, vector_cache_dir=tmp)
         else:
             enc = baseline_encoder("random", histories, bb, max_events=args.max_events)
             enc.cache = EmbeddingCache(tmp, bb.fingerprint, bb.dim)

@@ -32,8 +32,8 @@ import numpy as np
 import polars as pl
 from threadpoolctl import threadpool_limits
 
+from byod.atomic import write_json
 from byod.encoders.cache import EmbeddingCache
-from byod.io import write_json
 from byod.labels.datasets import TEXT_SETS
 from byod.textlab.curve import (
     curve_report,
@@ -399,7 +399,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     bb = open_bb(args.backbone)
-    llm = None if args.llm == "none" else open_llm(args.llm, cache_dir=HOME / "llm")
+    llm = None if args.llm == "none" else open_llm(args.llm, llm_dir=HOME / "llm")
     results = []
     for name in args.sets:
         t0 = time.time()

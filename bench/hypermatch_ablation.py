@@ -27,7 +27,7 @@ from byod.textlab.jsonl_cache import JsonlCache
 from byod.textlab.llm import open_llm
 from byod.textlab.prompts import load_task
 from byod.textlab.pseudolabel import prob_columns, pseudolabel
-from byod.textlab.ssl import HyperMatchHead, SSLConfig, token_dropout
+from byod.textlab.semisup import HyperMatchHead, SSLConfig, token_dropout
 from byod.transfer.heads import LogisticHead
 from hypermatch import split
 
@@ -62,7 +62,7 @@ def main() -> None:
     xu = enc(unl["text"])
     rng = np.random.default_rng(0)
     xs = np.stack([enc(token_dropout(unl["text"].to_list(), 0.2, rng)) for _ in range(2)])
-    llm = open_llm("smollm2", cache_dir=HOME / "llm")
+    llm = open_llm("smollm2", llm_dir=HOME / "llm")
     soft = pseudolabel(llm, task, unl["text"].to_list(), cache=JsonlCache(args.cache))
     p_llm = soft.select(prob_columns(task)).to_numpy()
     print(

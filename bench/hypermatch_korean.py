@@ -32,7 +32,7 @@ from byod.textlab.jsonl_cache import JsonlCache
 from byod.textlab.llm import open_llm
 from byod.textlab.prompts import load_task
 from byod.textlab.pseudolabel import prob_columns, pseudolabel
-from byod.textlab.ssl import HyperMatchHead, SSLConfig
+from byod.textlab.semisup import HyperMatchHead, SSLConfig
 from byod.transfer.heads import LogisticHead
 
 HOME = Path(os.environ.get("BYOD_HOME") or Path.home() / ".cache" / "byod")
@@ -57,9 +57,9 @@ def main() -> None:
     task = load_task("korean-topics", labels=labels)
     test = df.group_by("label").map_groups(lambda g: g[: g.height // 2])
     pool = df.filter(~pl.col("text").is_in(test["text"].implode()))
-    bb = open_backbone(args.backbone, cache_dir=HOME / "models")
+    bb = open_backbone(args.backbone, models_dir=HOME / "models")
     vcache = EmbeddingCache(HOME / "text-vectors", bb.fingerprint, bb.dim)
-    llm = open_llm(args.llm, cache_dir=HOME / "llm")
+    llm = open_llm(args.llm, llm_dir=HOME / "llm")
     cache = JsonlCache(args.out / f"llm-{args.llm}.jsonl")
     x_test, y_test = encode_texts(test["text"].to_list(), bb, vcache), test["label"].to_numpy()
     gen, stats = generate(llm, task, n_per_label=args.generate, cache=cache)

@@ -34,7 +34,9 @@ def main() -> None:
     ml = load_movielens(args.dataset)
     task = next_item_task(ml.interactions)
     home = args.byod_home
-    clue = UserEncoder.load(args.model, cache_dir=home / "text-vectors", models_dir=home / "models")
+    clue = UserEncoder.load(
+        args.model, vector_cache_dir=home / "text-vectors", models_dir=home / "models"
+    )
     zero_cfg = UserEncoderConfig(
         mode="mean", backbone=clue.config.backbone, objective="zero-shot",
         backbone_fingerprint=clue.config.backbone_fingerprint, services=clue.config.services,

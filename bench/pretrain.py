@@ -79,7 +79,7 @@ def main() -> None:
         )
         t0 = time.perf_counter()
         _, state = pretrain(
-            histories, args.out or tmp + "/model", cfg, backbone=bb, cache_dir=tmp + "/cache"
+            histories, args.out or tmp + "/model", cfg, backbone=bb, vector_cache_dir=tmp + "/cache"
         )
         t_train = time.perf_counter() - t0
     n_pairs = len(ClueViews().eligible(arrays)) * (1 - cfg.train.val_fraction) * state.epoch

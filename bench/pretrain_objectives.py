@@ -96,14 +96,14 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
     home = Path(os.environ.get("BYOD_HOME") or Path.home() / ".cache" / "byod")
-    cache_dir = home / "text-vectors"
+    vector_cache_dir = home / "text-vectors"
     histories, labels = ml_histories(args.dataset, None)  # the FULL history side
     bb = open_bb(args.backbone)
     if args.zero_shot_from:
         results = {"zero-shot": json.loads(Path(args.zero_shot_from).read_text())["zero-shot"]}
     else:
         zs = baseline_encoder("zero-shot", histories, bb)
-        zs.cache = EmbeddingCache(cache_dir, bb.fingerprint, bb.dim)
+        zs.cache = EmbeddingCache(vector_cache_dir, bb.fingerprint, bb.dim)
         feats = zs.encode(histories)
         results = {"zero-shot": {"probe": probe(feats["user_id"].to_list(),
                                                 feats["vector"].to_numpy(), labels, args.seeds)}}  # fmt: skip
@@ -116,7 +116,7 @@ def main() -> None:
                              optimizer={"lr": args.lr, "weight_decay": 0.01},
                              patience=args.patience)  # fmt: skip
         t0 = time.perf_counter()
-        enc, state = pretrain(histories, out / name, cfg, backbone=bb, cache_dir=cache_dir,
+        enc, state = pretrain(histories, out / name, cfg, backbone=bb, vector_cache_dir=vector_cache_dir,
                               progress=False)  # fmt: skip
         wall = time.perf_counter() - t0
         feats = enc.encode(histories)

@@ -27,11 +27,11 @@ TEMPLATE = ("movie", " | ", "genres", " | rated ", "rating", "/5")
 
 
 def run_byod(workdir: Path) -> dict:
+    from byod.atomic import write_parquet
     from byod.data.config import load_ingest_config
     from byod.data.ingest import ingest
     from byod.data.schema import read_table
     from byod.data.serialize import SerializeConfig, serialize
-    from byod.io import write_parquet
 
     t0 = time.perf_counter()
     result = ingest(load_ingest_config(workdir / "ingest.yaml"))

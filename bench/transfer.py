@@ -111,7 +111,7 @@ def build_matrices(
     if not needs - {"tfidf"}:
         return mats, ids, ml.labels
     train_events = training_side(ml.events, ml.interactions)
-    backbone = open_backbone("minilm", cache_dir=home / "models")
+    backbone = open_backbone("minilm", models_dir=home / "models")
     cache = EmbeddingCache(home / "text-vectors", backbone.fingerprint, backbone.dim)
     t = time.perf_counter()
     wanted = [n for n in ("zero-shot", "svd", "aggregates") if n in needs]
@@ -137,7 +137,11 @@ def build_matrices(
         cfg = PretrainConfig(objective="clue").with_overrides(epochs=clue_epochs)
         hist = serialize(train_events, SerializeConfig(max_events=256))
         encoder, _ = pretrain(
-            hist, out / "models" / "clue", cfg, backbone=backbone, cache_dir=home / "text-vectors"
+            hist,
+            out / "models" / "clue",
+            cfg,
+            backbone=backbone,
+            vector_cache_dir=home / "text-vectors",
         )
         mats["learned"] = _aligned(encoder.encode(full), ids)
         say(f"clue: {clue_epochs} epochs + embedding in {time.perf_counter() - t:.0f} s")
@@ -236,7 +240,7 @@ def chain(args: argparse.Namespace, home: Path) -> None:
     )
     t0 = time.perf_counter()
     timings = run_transfer_chain(
-        args.out, config, cache_dir=home / "text-vectors", models_dir=home / "models"
+        args.out, config, vector_cache_dir=home / "text-vectors", models_dir=home / "models"
     )
     report = build_report(args.out)
     print(f"\nsimclr trains and embeds from service {service!r} only; clue from all services")

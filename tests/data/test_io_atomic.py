@@ -5,10 +5,10 @@ import json
 import polars as pl
 import pytest
 
+from byod.atomic import atomic_path, write_csv, write_json, write_parquet, write_text
 from byod.data.config import load_ingest_config
 from byod.data.ingest import ingest
 from byod.errors import InputFileError
-from byod.io import atomic_path, write_csv, write_json, write_parquet, write_text
 
 
 def test_failure_keeps_the_previous_file_and_no_temp(tmp_path) -> None:

@@ -184,7 +184,7 @@ def test_deterministic_and_independent_of_row_order(random_events) -> None:
 
 
 def test_same_bytes_on_disk(tmp_path, random_events) -> None:
-    from byod.io import write_parquet
+    from byod.atomic import write_parquet
 
     a = write_parquet(serialize(random_events), tmp_path / "a.parquet")
     b = write_parquet(serialize(random_events.reverse()), tmp_path / "b.parquet")

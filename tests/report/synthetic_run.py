@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from byod.atomic import write_parquet, write_text
 from byod.features.table import write_feature_table
-from byod.io import write_parquet, write_text
 
 N_USERS, DIM = 120, 16
 # Unequal groups, so k-means numbers them 1, 2, 3 by size: 60, 40, 20 users.

@@ -2,8 +2,8 @@ import typer
 from synthetic_run import classify_frame, make_run
 from typer.testing import CliRunner
 
+from byod.atomic import write_parquet
 from byod.cli.report import report_command
-from byod.io import write_parquet
 
 runner = CliRunner()
 app = typer.Typer()

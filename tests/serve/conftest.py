@@ -54,7 +54,7 @@ def tiny_events(seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame
 def _text_classifier(folder: Path, backbone: HashingBackbone) -> Path:
     from byod.textlab.model import save_classifier
     from byod.textlab.prompts import load_task
-    from byod.textlab.ssl import HyperMatchHead, SSLConfig
+    from byod.textlab.semisup import HyperMatchHead, SSLConfig
 
     texts = ["great fun movie", "loved it great", "awful boring film", "boring and awful"] * 4
     y = np.array(["fresh", "fresh", "rotten", "rotten"] * 4)

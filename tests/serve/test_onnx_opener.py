@@ -16,7 +16,7 @@ def test_onnx_export_replaces_only_its_own_backbone(tiny_st_folder, tmp_path):
     settings = ServeSettings(deployment=tmp_path, onnx_dir=tmp_path / "onnx", onnx_variant="int8")
     packaged = []
 
-    def open_packaged(name, cache_dir=None):
+    def open_packaged(name, models_dir=None):
         packaged.append(name)
         return "pytorch"
 

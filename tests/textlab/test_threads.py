@@ -45,4 +45,4 @@ def test_open_llm_passes_threads(tmp_path, tiny_lm) -> None:
     folder = tmp_path / "lm"
     tiny_lm.model.save_pretrained(folder)
     tiny_lm.tokenizer.save_pretrained(folder)
-    assert open_llm(str(folder), cache_dir=tmp_path / "c", threads=1).threads == 1
+    assert open_llm(str(folder), llm_dir=tmp_path / "c", threads=1).threads == 1

@@ -6,7 +6,7 @@
 (1, 384)
 """
 
-from byod.assets.installer import default_cache_dir, get_spec, install, installed_path
+from byod.assets.installer import default_models_dir, get_spec, install, installed_path
 from byod.assets.load import backbone_fingerprint, backbone_folder, backbone_prompt, load_backbone
 from byod.assets.manifest import read_manifest, verify
 from byod.assets.registry import BACKBONES, BackboneSpec
@@ -17,7 +17,7 @@ __all__ = [
     "backbone_fingerprint",
     "backbone_folder",
     "backbone_prompt",
-    "default_cache_dir",
+    "default_models_dir",
     "get_spec",
     "install",
     "installed_path",

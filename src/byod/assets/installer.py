@@ -30,21 +30,21 @@ from byod.assets.registry import (
 )
 from byod.errors import ByodError
 
-__all__ = ["default_cache_dir", "installed_path", "install", "get_spec"]
+__all__ = ["default_models_dir", "installed_path", "install", "get_spec"]
 
 Step = Callable[[str], None]
 _STALE_S = 3600.0  # a half-built folder older than this belongs to a crashed install
 _MINILM_SKIP = ("README.md", ".gitattributes", "data_config.json")  # not part of the model
 
 
-def default_cache_dir() -> Path:
+def default_models_dir() -> Path:
     """``~/.cache/byod/models`` (the CLI passes ``$BYOD_HOME/models`` when that is set)."""
     return Path.home() / ".cache" / "byod" / "models"
 
 
-def installed_path(name: str, cache_dir: str | Path | None = None) -> Path:
+def installed_path(name: str, models_dir: str | Path | None = None) -> Path:
     """Where backbone ``name`` is (or would be) installed."""
-    return Path(cache_dir or default_cache_dir()) / name
+    return Path(models_dir or default_models_dir()) / name
 
 
 def get_spec(name: str) -> BackboneSpec:
@@ -59,16 +59,16 @@ def get_spec(name: str) -> BackboneSpec:
 
 def install(
     name: str,
-    cache_dir: str | Path | None = None,
+    models_dir: str | Path | None = None,
     *,
     force: bool = False,
     on_step: Step | None = None,
 ) -> Path:
-    """Build backbone ``name`` into ``cache_dir/name`` unless a verified copy is there.
+    """Build backbone ``name`` into ``models_dir/name`` unless a verified copy is there.
 
     Args:
         name: a key of :data:`BACKBONES`.
-        cache_dir: cache root (default :func:`default_cache_dir`).
+        models_dir: cache root (default :func:`default_models_dir`).
         force: rebuild even when the installed copy verifies.
         on_step: called with a short status line before each step (for progress display).
 
@@ -80,7 +80,7 @@ def install(
     """
     spec = get_spec(name)
     say = on_step or (lambda _line: None)
-    target = installed_path(name, cache_dir)
+    target = installed_path(name, models_dir)
     if not force and target.exists():
         say(f"verifying the sha256 of {target}")
         if verify(target):

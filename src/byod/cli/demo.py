@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import polars as pl
 import typer
 
+from byod.atomic import write_parquet
 from byod.cli._common import byod_home, console, user_errors
 from byod.cli.data import print_ingest_summary
 from byod.data.builtin.export import export_logs
@@ -18,7 +19,6 @@ from byod.data.ingest import ingest
 from byod.data.serialize import SerializeConfig, serialize
 from byod.data.splits import leave_one_out
 from byod.errors import ByodError
-from byod.io import write_parquet
 
 if TYPE_CHECKING:
     from byod.demo import DemoConfig
@@ -94,7 +94,11 @@ def _models_and_report(out: Path, config: DemoConfig) -> None:
 
     home = byod_home()
     run_transfer_chain(
-        out, config, say=console.print, cache_dir=home / "text-vectors", models_dir=home / "models"
+        out,
+        config,
+        say=console.print,
+        vector_cache_dir=home / "text-vectors",
+        models_dir=home / "models",
     )
     paths = build_report(out)
     console.print(f"8. report: {paths.html}\n   (Markdown twin: {paths.markdown})")

@@ -50,7 +50,7 @@ def embed_command(
             "in its space; its blocks and svd dim are taken).",
         ),
     ] = None,
-    cache_dir: Annotated[Path | None, typer.Option(help="Event-text vector cache.")] = None,
+    vector_cache_dir: Annotated[Path | None, typer.Option(help="Event-text vector cache.")] = None,
     device: Annotated[str, typer.Option(help="cpu | cuda.")] = "cpu",
 ) -> None:
     """Embed users from histories, or from raw events of users the model has never seen."""
@@ -75,7 +75,7 @@ def embed_command(
         raise ByodError(f"blocks {[n for n in names if n != 'learned']} need --events")
     encoder = UserEncoder.load(
         model,
-        cache_dir=cache_dir or byod_home() / "text-vectors",
+        vector_cache_dir=vector_cache_dir or byod_home() / "text-vectors",
         models_dir=byod_home() / "models",
         device=device,
     )

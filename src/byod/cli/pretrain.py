@@ -58,7 +58,7 @@ def pretrain_command(
     flat: Annotated[
         bool, typer.Option(help="Comparison mode: fine-tune the backbone on whole history texts.")
     ] = False,
-    cache_dir: Annotated[
+    vector_cache_dir: Annotated[
         Path | None, typer.Option(help="Event-text vector cache (default $BYOD_HOME/text-vectors).")
     ] = None,
 ) -> None:
@@ -76,10 +76,10 @@ def pretrain_command(
     from byod.data.serialize import read_rendering
 
     rendering = read_rendering(histories)  # saved with the model: new users written the same way
-    cache = cache_dir or byod_home() / "text-vectors"
+    cache = vector_cache_dir or byod_home() / "text-vectors"
     from byod.encoders.backbone import open_backbone
 
-    bb = open_backbone(cfg.backbone, cache_dir=byod_home() / "models")
+    bb = open_backbone(cfg.backbone, models_dir=byod_home() / "models")
     if flat:
         from byod.pretrain.flat import FlatConfig, pretrain_flat
 
@@ -96,7 +96,7 @@ def pretrain_command(
         return
     console.print(f"pretraining {cfg.objective} on {data.height:,} histories with {cfg.backbone}")
     encoder, state = pretrain(
-        data, out, cfg, backbone=bb, cache_dir=cache, resume=resume, rendering=rendering
+        data, out, cfg, backbone=bb, vector_cache_dir=cache, resume=resume, rendering=rendering
     )
     best = min((h["val_loss"] for h in state.history), default=float("nan"))
     console.print(

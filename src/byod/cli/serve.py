@@ -48,7 +48,9 @@ def deploy_command(
     from byod.serve.build import DeploySpec, build_deployment
 
     home = byod_home()
-    encoder = UserEncoder.load(model, cache_dir=home / "text-vectors", models_dir=home / "models")
+    encoder = UserEncoder.load(
+        model, vector_cache_dir=home / "text-vectors", models_dir=home / "models"
+    )
     text_backbones, text_dirs = {}, {}
     for entry in text or []:
         label, _, path = entry.rpartition("=")
@@ -58,7 +60,7 @@ def deploy_command(
             raise ByodError(f"{folder}: no classifier.json; train one with `byod text train`")
         name = json.loads(card_file.read_text(encoding="utf-8"))["backbone"]
         same = name == encoder.config.backbone
-        bb = encoder.backbone if same else open_backbone(name, cache_dir=home / "models")
+        bb = encoder.backbone if same else open_backbone(name, models_dir=home / "models")
         label = label or folder.name
         text_backbones[label], text_dirs[label] = bb, folder
     spec = DeploySpec(
@@ -152,7 +154,7 @@ def api_key_command(
     ] = None,
 ) -> None:
     """Make an API key: print it once, store only its sha256 in the key file."""
-    from byod.io import write_text
+    from byod.atomic import write_text
     from byod.serve.security import SCOPES, hash_key, new_key
 
     if scope not in SCOPES:

@@ -16,9 +16,9 @@ import numpy as np
 import polars as pl
 import typer
 
+from byod.atomic import write_json
 from byod.cli._common import Encoding, byod_home, console, say, user_errors
 from byod.errors import ByodError
-from byod.io import write_json
 from byod.tabular import check_encoding, read_table, write_table
 
 app = typer.Typer(
@@ -72,7 +72,7 @@ def _open_llm(  # noqa: ANN202
     key = os.environ.get(api_key_env) if api_key_env else None
     return open_llm(
         llm,
-        cache_dir=byod_home() / "llm",
+        llm_dir=byod_home() / "llm",
         backend=backend,
         model=llm_model,
         api_key=key,
@@ -424,7 +424,7 @@ def _backbone(name: str):  # noqa: ANN202
     from byod.progress import ProgressBackbone
 
     bb = ProgressBackbone(
-        open_backbone(name, cache_dir=byod_home() / "models"), f"embedding ({name})"
+        open_backbone(name, models_dir=byod_home() / "models"), f"embedding ({name})"
     )
     return bb, EmbeddingCache(byod_home() / "text-vectors", bb.fingerprint, bb.dim)
 

@@ -8,10 +8,10 @@ from typing import Annotated
 import polars as pl
 import typer
 
+from byod.atomic import write_parquet
 from byod.cli._common import byod_home, console, user_errors
 from byod.data.schema import read_table
 from byod.errors import ByodError
-from byod.io import write_parquet
 
 app = typer.Typer(help="Train small heads on frozen user features.", no_args_is_help=True)
 
@@ -136,7 +136,7 @@ def recommend(
     home = byod_home()
     if model is not None:
         encoder = UserEncoder.load(
-            model, cache_dir=home / "text-vectors", models_dir=home / "models"
+            model, vector_cache_dir=home / "text-vectors", models_dir=home / "models"
         )
         feature_source = encoder_source(encoder, read_table(events, "events"))
         name = source or encoder.config.objective
@@ -148,7 +148,7 @@ def recommend(
         backbone = backbone or table.metadata.get("backbone")
         if not backbone:
             raise ByodError("the feature table names no backbone; pass --backbone")
-        text_model = open_backbone(backbone, cache_dir=home / "models")
+        text_model = open_backbone(backbone, models_dir=home / "models")
         cache = EmbeddingCache(home / "text-vectors", text_model.fingerprint, text_model.dim)
     vectors = item_vectors(task, text_model, cache, progress=True)
     results = [recommend_baselines(task)] if baselines else []

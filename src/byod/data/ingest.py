@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from byod.atomic import write_csv, write_json, write_parquet
 from byod.data.config import IngestConfig, SourceConfig
 from byod.data.readers import REJECT_SCHEMA, ROW, RawTable, read_source
 from byod.data.schema import EVENT_SCHEMA, ORDINAL_COLUMN, is_ordinal, validate
 from byod.data.template import all_fields_blank, normalize_whitespace, render
 from byod.data.timeparse import MAX_STEP, VALID_YEARS, parse_step, parse_time, step_time
 from byod.errors import ConfigError
-from byod.io import write_csv, write_json, write_parquet
 
 __all__ = ["IngestResult", "ingest", "ingest_sources"]
 

@@ -17,9 +17,9 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
+from byod.atomic import atomic_path
 from byod.data.schema import HISTORY_SCHEMA, is_ordinal, validate
 from byod.errors import ConfigError
-from byod.io import atomic_path
 
 __all__ = ["SerializeConfig", "serialize", "write_histories", "read_rendering", "ALL_SERVICES"]
 

@@ -87,14 +87,14 @@ def _parameter_hash(model: SentenceTransformer, prompt: str) -> str:
 
 
 def open_backbone(
-    name: str, *, cache_dir: str | Path | None = None, device: str | None = None
+    name: str, *, models_dir: str | Path | None = None, device: str | None = None
 ) -> TextBackbone:
     """Load a packaged backbone by name (``e5-small``, ``minilm``) or a local folder path."""
     from byod.assets import backbone_fingerprint, backbone_prompt, load_backbone
 
-    model = load_backbone(name, cache_dir=cache_dir, device=device)
+    model = load_backbone(name, models_dir=models_dir, device=device)
     return SentenceTransformerBackbone(
-        model, name, backbone_fingerprint(name, cache_dir=cache_dir), backbone_prompt(name)
+        model, name, backbone_fingerprint(name, models_dir=models_dir), backbone_prompt(name)
     )
 
 

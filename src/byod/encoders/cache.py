@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from byod.atomic import write_parquet
 from byod.encoders.backbone import TextBackbone
-from byod.io import write_parquet
 
 __all__ = ["EmbeddingCache", "text_keys", "encode_unique"]
 

@@ -33,6 +33,7 @@ import polars as pl
 import torch
 from safetensors.torch import load_file, save_file
 
+from byod.atomic import atomic_path, write_json
 from byod.data.serialize import SerializeConfig, serialize
 from byod.encoders.backbone import (
     SentenceTransformerBackbone,
@@ -44,7 +45,6 @@ from byod.encoders.cache import EmbeddingCache
 from byod.encoders.histories import HistoryArrays, View, collate
 from byod.encoders.sequence import SequenceEncoder, SequenceEncoderConfig
 from byod.errors import ByodError
-from byod.io import atomic_path, write_json
 from byod.vectors import l2_normalise
 
 __all__ = ["UserEncoder", "UserEncoderConfig", "MODES", "VIEWS", "FEATURES", "model_hash"]
@@ -259,13 +259,13 @@ class UserEncoder:
         model_dir: str | Path,
         *,
         backbone: TextBackbone | None = None,
-        cache_dir: str | Path | None = None,
+        vector_cache_dir: str | Path | None = None,
         models_dir: str | Path | None = None,
         device: str = "cpu",
     ) -> UserEncoder:
         """Load a saved encoder; the backbone is opened by name (from ``models_dir``) unless given.
 
-        ``cache_dir`` is the event-text vector cache.
+        ``vector_cache_dir`` is the event-text vector cache.
         """
         model_dir = Path(model_dir)
         path = model_dir / _CONFIG
@@ -274,12 +274,16 @@ class UserEncoder:
         config = UserEncoderConfig.from_json(json.loads(path.read_text(encoding="utf-8")))
         if backbone is None and config.mode == "flat":
             backbone = _flat_backbone(model_dir / config.backbone, config, device)
-        backbone = backbone or open_backbone(config.backbone, cache_dir=models_dir, device=device)
+        backbone = backbone or open_backbone(config.backbone, models_dir=models_dir, device=device)
         sequence = None
         if config.mode == "sequence":
             sequence = SequenceEncoder(config.sequence)
             sequence.load_state_dict(load_file(str(model_dir / _WEIGHTS)))
-        cache = EmbeddingCache(cache_dir, backbone.fingerprint, backbone.dim) if cache_dir else None
+        cache = (
+            EmbeddingCache(vector_cache_dir, backbone.fingerprint, backbone.dim)
+            if vector_cache_dir
+            else None
+        )
         return cls(config, backbone, sequence, cache=cache, device=device)
 
 

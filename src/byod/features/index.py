@@ -7,7 +7,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from byod.io import atomic_path
+from byod.atomic import atomic_path
 
 __all__ = ["build_index", "write_index", "read_index", "search"]
 

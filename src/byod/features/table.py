@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from byod.atomic import write_json, write_parquet, write_text
 from byod.errors import ByodError
 from byod.features.blocks import BlockLayout
 from byod.features.index import build_index, read_index, write_index
-from byod.io import write_json, write_parquet, write_text
 
 __all__ = ["FeatureTable", "write_feature_table", "read_feature_table", "frame_hash"]
 

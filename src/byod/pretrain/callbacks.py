@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from byod.io import write_text
+from byod.atomic import write_text
 from byod.pretrain.trainer import Trainer, TrainState, save_checkpoint
 
 __all__ = ["Checkpoint", "EarlyStopping", "MetricsLog", "ProgressBar"]

@@ -149,7 +149,7 @@ def pretrain(
     config: PretrainConfig,
     *,
     backbone: TextBackbone | None = None,
-    cache_dir: str | Path | None = None,
+    vector_cache_dir: str | Path | None = None,
     resume: bool = False,
     progress: bool = True,
     rendering: dict[str, Any] | None = None,
@@ -161,7 +161,7 @@ def pretrain(
         out_dir: the model folder (config, weights, ``checkpoints/``, ``metrics.jsonl``).
         config: what to train.
         backbone: the event-text backbone (default: opened by ``config.backbone``).
-        cache_dir: event-text vector cache.
+        vector_cache_dir: event-text vector cache.
         resume: continue from ``out_dir/checkpoints/last.pt`` when it exists.
         progress: show progress bars.
         rendering: how the histories' event texts were written
@@ -170,7 +170,11 @@ def pretrain(
     out_dir = Path(out_dir)
     torch.manual_seed(config.train.seed)
     backbone = backbone or open_backbone(config.backbone)
-    cache = EmbeddingCache(cache_dir, backbone.fingerprint, backbone.dim) if cache_dir else None
+    cache = (
+        EmbeddingCache(vector_cache_dir, backbone.fingerprint, backbone.dim)
+        if vector_cache_dir
+        else None
+    )
     arrays = HistoryArrays.build(histories, backbone, cache=cache, progress=progress)
     seq_cfg = _sequence_config(config, arrays)
     model = SequenceEncoder(seq_cfg)
@@ -210,7 +214,7 @@ def pretrain(
     state = trainer.fit(arrays)
     if not (out_dir / "user_encoder.json").exists():  # no validation improvement recorded
         save_best(trainer)
-    return UserEncoder.load(out_dir, backbone=backbone, cache_dir=cache_dir), state
+    return UserEncoder.load(out_dir, backbone=backbone, vector_cache_dir=vector_cache_dir), state
 
 
 def baseline_encoder(

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from byod.atomic import atomic_path
 from byod.encoders.histories import Batch, HistoryArrays
 from byod.encoders.sequence import SequenceEncoder
-from byod.io import atomic_path
 from byod.pretrain.objectives import Objective, ObjectiveMix
 
 __all__ = [

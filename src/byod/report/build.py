@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from byod.io import atomic_path, write_text
+from byod.atomic import atomic_path, write_text
 from byod.report.inputs import RunInputs, check_run_dir, load_inputs, read_classify, read_recommend
 from byod.report.page import Figure, Section, page_html, page_markdown
 from byod.report.tables import (

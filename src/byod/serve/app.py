@@ -68,7 +68,7 @@ def default_loader(
 
 def _packaged(open_packaged, settings: ServeSettings):  # noqa: ANN001, ANN202
     if settings.onnx_dir is None:
-        return lambda name: open_packaged(name, cache_dir=settings.models_dir)
+        return lambda name: open_packaged(name, models_dir=settings.models_dir)
     return _onnx_or_packaged(open_packaged, settings)
 
 
@@ -81,9 +81,9 @@ def _onnx_or_packaged(open_packaged, settings: ServeSettings):  # noqa: ANN001, 
     source = read_onnx_manifest(settings.onnx_dir)["source_fingerprint"]
 
     def opener(name: str) -> TextBackbone:
-        if backbone_fingerprint(name, cache_dir=settings.models_dir) == source:
+        if backbone_fingerprint(name, models_dir=settings.models_dir) == source:
             return OnnxBackbone(settings.onnx_dir, variant=settings.onnx_variant)
-        return open_packaged(name, cache_dir=settings.models_dir)
+        return open_packaged(name, models_dir=settings.models_dir)
 
     return opener
 

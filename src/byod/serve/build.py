@@ -29,13 +29,13 @@ import polars as pl
 from safetensors.torch import save_file
 
 from byod.assets.manifest import sha256_file
+from byod.atomic import atomic_path, write_json, write_parquet
 from byod.encoders.backbone import TextBackbone
 from byod.encoders.cache import EmbeddingCache
 from byod.encoders.user import UserEncoder, model_hash
 from byod.errors import ByodError
 from byod.features.index import write_index
 from byod.features.table import FeatureTable
-from byod.io import atomic_path, write_json, write_parquet
 from byod.serve.heads import ClassifyHead, export_classify_head
 from byod.serve.items import build_item_index, index_kind, recall_at_k
 

@@ -39,7 +39,7 @@ StoreFactory = Callable[[list[str], np.ndarray, str], VectorStore]
 class TextClassifier:
     """A ``byod text`` classifier with the backbone that embeds its inputs."""
 
-    head: Any  # byod.textlab.ssl.HyperMatchHead
+    head: Any  # byod.textlab.semisup.HyperMatchHead
     card: dict[str, Any]
     backbone: TextBackbone
 

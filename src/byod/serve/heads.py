@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
+from byod.atomic import atomic_path, write_json
 from byod.errors import ByodError
-from byod.io import atomic_path, write_json
 
 __all__ = ["ClassifyHead", "export_classify_head"]
 

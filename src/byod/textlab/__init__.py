@@ -16,7 +16,7 @@ from byod.textlab.jsonl_cache import JsonlCache
 from byod.textlab.llm import open_llm
 from byod.textlab.prompts import load_task
 from byod.textlab.pseudolabel import pseudolabel
-from byod.textlab.ssl import HyperMatchHead, SSLConfig
+from byod.textlab.semisup import HyperMatchHead, SSLConfig
 from byod.textlab.teacher import judge_teacher
 
 __all__ = [

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure as PlotFigure
 
-from byod.io import write_text
+from byod.atomic import write_text
 from byod.progress import Progress
 from byod.report.figures import png_bytes
 from byod.report.page import Figure, Section, page_html, page_markdown

@@ -4,7 +4,7 @@ The recipe, in order: encode the labelled texts with a frozen sentence encoder; 
 new examples from k-shot prompts of them (soft labels, validated, deduplicated against the real
 ones); let it read soft labels for the unlabelled texts (zero-shot and calibrated by default, so
 one pass serves every seed and every point of a data curve); make strong views of the unlabelled
-texts (token dropout); train :class:`~byod.textlab.ssl.HyperMatchHead`. First, a teacher check:
+texts (token dropout); train :class:`~byod.textlab.semisup.HyperMatchHead`. First, a teacher check:
 the LLM labels the labelled texts it was not shown, and is used only when it beats chance, the
 majority rate and the labels alone (cross-validated logistic regression on them) by a binomial
 test, and stays informative after its temperature (:mod:`byod.textlab.teacher`). Without a
@@ -30,7 +30,7 @@ from byod.textlab.jsonl_cache import JsonlCache
 from byod.textlab.llm.base import LLM
 from byod.textlab.prompts import TaskSpec
 from byod.textlab.pseudolabel import prob_columns, pseudolabel
-from byod.textlab.ssl import HyperMatchHead, SSLConfig, token_dropout
+from byod.textlab.semisup import HyperMatchHead, SSLConfig, token_dropout
 from byod.textlab.teacher import judge_teacher
 
 __all__ = [

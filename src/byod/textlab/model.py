@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 from safetensors.torch import load_file, save_file
 
+from byod.atomic import atomic_path, write_json
 from byod.errors import ByodError
-from byod.io import atomic_path, write_json
 from byod.textlab.prompts import TaskSpec
-from byod.textlab.ssl import HyperMatchHead, SSLConfig, make_head
+from byod.textlab.semisup import HyperMatchHead, SSLConfig, head_network
 
 __all__ = ["save_classifier", "load_classifier"]
 
@@ -59,7 +59,7 @@ def load_classifier(folder: str | Path) -> tuple[HyperMatchHead, dict]:
     config = SSLConfig(**card["ssl"])
     dim = next(v for k, v in state.items() if k.endswith("weight")).shape[1]
     head = HyperMatchHead(config)
-    head.head_ = make_head(int(dim), len(card["classes"]), config.hidden, config.standardize)
+    head.head_ = head_network(int(dim), len(card["classes"]), config.hidden, config.standardize)
     try:
         head.head_.load_state_dict(state)
     except RuntimeError as exc:

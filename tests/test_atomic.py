@@ -1,6 +1,6 @@
 import pytest
 
-from byod.io import atomic_path, write_json
+from byod.atomic import atomic_path, write_json
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path) -> None:

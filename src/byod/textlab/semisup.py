@@ -29,7 +29,7 @@ from torch import nn
 
 from byod.progress import Progress
 
-__all__ = ["SSLConfig", "HyperMatchHead", "Standardize", "token_dropout", "make_head"]
+__all__ = ["SSLConfig", "HyperMatchHead", "Standardize", "token_dropout", "head_network"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +109,7 @@ class HyperMatchHead:
         self.classes_ = np.asarray(classes if classes is not None else np.unique(y))
         y_idx = _indices(y, self.classes_)
         torch.manual_seed(self.seed)
-        self.head_ = make_head(
+        self.head_ = head_network(
             x.shape[1], len(self.classes_), self.config.hidden, self.config.standardize
         )
         if self.config.standardize:
@@ -228,7 +228,7 @@ class Standardize(nn.Module):
         return (x - self.mean) / self.std
 
 
-def make_head(dim: int, k: int, hidden: int, standardize: bool = True) -> nn.Sequential:
+def head_network(dim: int, k: int, hidden: int, standardize: bool = True) -> nn.Sequential:
     """Standardise (optional), then linear (``hidden == 0``) or a one-hidden-layer MLP.
 
     ``(n, dim) -> (n, k)`` logits.

@@ -7,7 +7,7 @@ import pytest
 
 from byod.errors import ByodError
 from byod.textlab.model import load_classifier, save_classifier
-from byod.textlab.ssl import HyperMatchHead, SSLConfig, token_dropout
+from byod.textlab.semisup import HyperMatchHead, SSLConfig, token_dropout
 
 
 def blobs(n: int, seed: int, shift: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
