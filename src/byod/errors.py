@@ -5,7 +5,10 @@ with code 2. The message names the file / key / column, what arrived, what was e
 fix it.
 """
 
-__all__ = ["ByodError", "ConfigError", "InputFileError"]
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["ByodError", "ConfigError", "InputFileError", "check_keys"]
 
 
 class ByodError(Exception):
@@ -18,3 +21,17 @@ class ConfigError(ByodError):
 
 class InputFileError(ByodError):
     """A whole input file cannot be used: missing, empty, wrong format, undecodable."""
+
+
+def check_keys(raw: dict[str, Any], valid: Iterable[str], where: str) -> None:
+    """Raise :class:`ConfigError` naming the unknown keys of ``raw`` and the valid ones.
+
+    Args:
+        raw: a mapping read from YAML or JSON.
+        valid: the keys it may hold, e.g. ``[f.name for f in dataclasses.fields(cls)]``.
+        where: the section, for the message (``"ingest.yaml: sources[0]"``).
+    """
+    valid = list(valid)
+    unknown = sorted(set(raw) - set(valid))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys are {valid}")

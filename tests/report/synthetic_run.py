@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from byod.atomic import write_parquet, write_text
+from byod.atomic import write_json, write_parquet, write_text
 from byod.features.table import write_feature_table
+from byod.pipeline.layout import RunLayout
 
 N_USERS, DIM = 120, 16
 # Unequal groups, so k-means numbers them 1, 2, 3 by size: 60, 40, 20 users.
@@ -21,7 +22,12 @@ GROUP_EVENTS = {
 COMMON_EVENT = "Toy Story (1995) | Animation|Children's|Comedy | rated 4/5"
 AGES = ["18-24", "25-34", "35-44", "56+"]
 
-ALL_PARTS = ("classify", "recommend", "features", "labels", "histories", "models")
+ALL_PARTS = ("classify", "recommend", "features", "labels", "histories", "models", "run")
+# What the pipeline records in run.json: the report maps `primary`, colours by `colour_by`
+# and strips `strip_pattern` from the event texts.
+RATING_PATTERN = r"\s*\|\s*rated\s+[0-9.]+\s*/\s*[0-9]+"
+RUN_INFO = {"primary": "clue", "tasks": ["gender", "age", "occupation"], "colour_by": "age",
+            "strip_pattern": RATING_PATTERN}  # fmt: skip
 
 
 def groups() -> np.ndarray:
@@ -124,19 +130,22 @@ def curve_lines(epochs: int, start: float, val: bool = True) -> str:
 
 
 def make_run(root: Path, parts: tuple[str, ...] = ALL_PARTS) -> Path:
+    layout = RunLayout(root)
     root.mkdir(parents=True, exist_ok=True)
     if "classify" in parts:
-        write_parquet(classify_frame(), root / "transfer" / "classify.parquet")
+        write_parquet(classify_frame(), layout.classify)
     if "recommend" in parts:
-        write_parquet(recommend_frame(), root / "transfer" / "recommend.parquet")
+        write_parquet(recommend_frame(), layout.recommend)
     if "features" in parts:
-        write_feature_table(features_frame(), root / "features" / "clue", {"objective": "clue"})
-        write_feature_table(features_frame(1)[:30], root / "features" / "a-other", {})
+        write_feature_table(features_frame(), layout.features("clue"), {"objective": "clue"})
+        write_feature_table(features_frame(1)[:30], layout.features("a-other"), {})
     if "labels" in parts:
-        write_parquet(labels_frame(), root / "labels.parquet")
+        write_parquet(labels_frame(), layout.labels)
     if "histories" in parts:
-        write_parquet(histories_frame(), root / "histories.parquet")
+        write_parquet(histories_frame(), layout.histories)
     if "models" in parts:
-        write_text(curve_lines(4, 3.0), root / "models" / "clue" / "metrics.jsonl")
-        write_text(curve_lines(3, 2.5, val=False), root / "models" / "simclr" / "metrics.jsonl")
+        write_text(curve_lines(4, 3.0), layout.model("clue") / "metrics.jsonl")
+        write_text(curve_lines(3, 2.5, val=False), layout.model("simclr") / "metrics.jsonl")
+    if "run" in parts:
+        write_json(RUN_INFO, layout.run_info)
     return root

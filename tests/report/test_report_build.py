@@ -80,7 +80,7 @@ def test_empty_run_reports_what_is_missing(tmp_path) -> None:
 
 
 def test_partial_run_shows_what_exists(tmp_path) -> None:
-    run = make_run(tmp_path / "run", ("classify", "features"))
+    run = make_run(tmp_path / "run", ("classify", "features", "run"))
     (run / "transfer" / "recommend.parquet").write_bytes(b"not parquet")
     paths = build_report(run, out_dir=tmp_path / "elsewhere", n_clusters=2, max_map_points=50)
     assert paths.html.parent == tmp_path / "elsewhere"
@@ -96,3 +96,38 @@ def test_missing_run_dir_is_a_user_error(tmp_path) -> None:
         build_report(tmp_path / "nope")
     with pytest.raises(ByodError, match="not a directory"):
         summary_markdown(make_run(tmp_path / "r", ("classify",)) / "transfer" / "classify.parquet")
+
+
+def test_run_without_labels_renders_with_clusters_only(tmp_path) -> None:
+    run = make_run(tmp_path / "run", ("recommend", "features", "histories", "run"))
+    paths = build_report(run, n_clusters=3, max_map_points=60)
+    assert [p.name for p in paths.figures] == ["embedding-map.png"]
+    page = paths.html.read_text(encoding="utf-8")
+    assert "the run has no labels to colour by" in page
+    assert "top gender" not in page and "women" not in page and "age group" not in page
+    assert "distinctive words (c-TF-IDF)" in page and "zorblax" in page
+    assert any("labels.parquet: not found" in m for m in paths.missing)
+
+
+def test_primary_and_colour_come_from_the_run(tmp_path) -> None:
+    run = make_run(tmp_path / "run", ("features", "labels"))  # no run.json
+    page = build_report(run, n_clusters=2, max_map_points=50).html.read_text(encoding="utf-8")
+    assert "features/a-other" in page  # no recorded primary: the first table
+    assert "colour = gender" in page  # no recorded colour: the first label column
+    assert "top gender" in page and "top occupation" in page
+
+
+def test_protocol_names_follow_the_negative_count(tmp_path) -> None:
+    import polars as pl
+    from synthetic_run import recommend_frame
+
+    from byod.atomic import write_parquet
+    from byod.pipeline.layout import RunLayout
+
+    run = RunLayout(tmp_path / "run")
+    frame = recommend_frame().with_columns(pl.col("protocol").replace("sampled-100", "sampled-20"))
+    write_parquet(frame, run.recommend)
+    md = summary_markdown(run.root)
+    assert "HR@10 (sampled-20)" in md and "sampled-100" not in md
+    page = build_report(run.root).html.read_text(encoding="utf-8")
+    assert "ranked among 20 sampled negatives" in page and "among 100" not in page

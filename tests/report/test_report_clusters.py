@@ -2,7 +2,14 @@ import math
 
 import numpy as np
 import pytest
-from synthetic_run import features_frame, groups, histories_frame, labels_frame, user_ids
+from synthetic_run import (
+    RATING_PATTERN,
+    features_frame,
+    groups,
+    histories_frame,
+    labels_frame,
+    user_ids,
+)
 
 from byod.report.clusters import (
     class_tfidf,
@@ -11,7 +18,7 @@ from byod.report.clusters import (
     cluster_users,
     top_words,
 )
-from byod.report.demographics import age_group, demographics, is_woman
+from byod.report.labels import user_labels
 
 
 def test_class_tfidf_matches_the_formula() -> None:
@@ -49,7 +56,11 @@ def test_clusters_are_the_planted_groups_numbered_by_size() -> None:
 
 def test_planted_word_ranks_first_for_its_cluster() -> None:
     assignment = cluster_users(features_frame()["vector"].to_numpy(), 3, seed=0)
-    docs = cluster_documents(histories_frame(), user_ids(), assignment, 3)
+    whole = cluster_documents(histories_frame(), user_ids(), assignment, 3)
+    assert "Zorblax (1999) | Drama | rated 5/5" in whole[2]  # no pattern: texts kept whole
+    docs = cluster_documents(
+        histories_frame(), user_ids(), assignment, 3, strip_pattern=RATING_PATTERN
+    )
     assert "rated" not in docs[2] and "Zorblax (1999) | Drama" in docs[2]
     words = top_words(*class_tfidf(docs), n=8)
     # "drama" is shared with cluster 2, the "Toy Story" words with every cluster
@@ -61,30 +72,32 @@ def test_planted_word_ranks_first_for_its_cluster() -> None:
     assert not any(w.isdigit() for w in every)
 
 
-def test_age_groups_and_gender() -> None:
-    assert [age_group(a) for a in ["under 18", "18-24", "25-34", "35-44", "45-49", "56+"]] == [
-        "<25", "<25", "25-44", "25-44", "45+", "45+",
-    ]  # fmt: skip
-    assert age_group("unknown") is None and age_group(None) is None and age_group("30") == "25-44"
-    assert [is_woman(x) for x in ["F", "male", "x", None]] == [True, False, None, None]
-
-
-def test_cluster_table_shares(tmp_path) -> None:
-    demo = demographics(labels_frame(), user_ids())
-    table = cluster_table(groups(), demo, [["a", "b"], [], ["zorblax"]])
-    assert table.header[:6] == ["cluster", "users", "women", "age <25", "age 25-44", "age 45+"]
+def test_cluster_table_shows_the_top_label_of_every_column() -> None:
+    labels = user_labels(labels_frame(), user_ids())
+    assert labels.tasks == ["gender", "age", "occupation"]
+    table = cluster_table(groups(), labels, [["a", "b"], [], ["zorblax"]])
+    assert table.header == ["cluster", "users", "top gender", "top age", "top occupation",
+                            "distinctive words (c-TF-IDF)"]  # fmt: skip
     first, second, third = table.rows
-    # group 0: 60 users, all women; ages cycle 18-24, 25-34, 35-44, 56+ -> 25%, 50%, 25%
-    assert first == ["1", "60 (50%)", "100%", "25%", "50%", "25%", "writer (100%)", "a, b"]
-    assert second[:3] == ["2", "40 (33%)", "50%"] and second[6:] == ["programmer (100%)", "–"]
+    # group 0: 60 users, all F; ages cycle 18-24, 25-34, 35-44, 56+ (25% each, ties by name)
+    assert first == ["1", "60 (50%)", "F (100%)", "18-24 (25%)", "writer (100%)", "a, b"]
+    assert second[:3] == ["2", "40 (33%)", "F (50%)"] and second[4:] == ["programmer (100%)", "–"]
     assert third[-1] == "zorblax"
-    no_labels = cluster_table(groups(), demographics(None, user_ids()), None)
-    assert no_labels.rows[0] == ["1", "60 (50%)", "–", "–", "–", "–", "–"]
 
 
-@pytest.mark.parametrize("missing_task", ["gender", "age"])
-def test_demographics_with_a_task_missing(missing_task) -> None:
+def test_cluster_table_without_labels_has_sizes_and_words_only() -> None:
+    table = cluster_table(groups(), user_labels(None, user_ids()), [["a"], [], []])
+    assert table.header == ["cluster", "users", "distinctive words (c-TF-IDF)"]
+    assert table.rows[0] == ["1", "60 (50%)", "a"] and "top label" not in table.caption
+    bare = cluster_table(groups(), user_labels(None, user_ids()), None)
+    assert bare.rows[0] == ["1", "60 (50%)"]
+
+
+def test_user_labels_follow_the_run_order_and_skip_absent_tasks() -> None:
     labels = labels_frame()
-    demo = demographics(labels.filter(labels["task"] != missing_task), user_ids()[:4])
-    values = demo.woman if missing_task == "gender" else demo.age_group
-    assert values.tolist() == [None] * 4
+    chosen = user_labels(labels, user_ids()[:4], ["occupation", "height", "gender"])
+    assert chosen.tasks == ["occupation", "gender"]
+    assert chosen.columns["gender"].tolist() == ["F", "F", "F", "F"]
+    unknown = user_labels(labels, ["nobody"])
+    assert [v.tolist() for v in unknown.columns.values()] == [[None], [None], [None]]
+    assert user_labels(labels, user_ids()).top("age", 2) == ["18-24", "25-34"]

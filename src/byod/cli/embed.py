@@ -55,8 +55,9 @@ def embed_command(
 ) -> None:
     """Embed users from histories, or from raw events of users the model has never seen."""
     from byod.encoders.user import UserEncoder, model_hash  # torch: import late
-    from byod.features.blocks import DEFAULT_BLOCKS, compute_blocks, parse_blocks
-    from byod.features.table import frame_hash, read_feature_table, write_feature_table
+    from byod.features.blocks import DEFAULT_BLOCKS, parse_blocks
+    from byod.features.table import read_feature_table
+    from byod.features.write import embed_to_table
 
     state: dict = {}
     if blocks_from is not None:
@@ -73,51 +74,29 @@ def embed_command(
         raise ByodError("--blocks must include 'learned' (the model's vector is the table's index)")
     if events is None and names != ["learned"]:
         raise ByodError(f"blocks {[n for n in names if n != 'learned']} need --events")
+    names = ["learned", *(n for n in names if n != "learned")]
     encoder = UserEncoder.load(
         model,
         vector_cache_dir=vector_cache_dir or byod_home() / "text-vectors",
         models_dir=byod_home() / "models",
         device=device,
     )
-    event_table = read_table(events, "events") if events is not None else None
-    if histories is not None:
-        source = read_table(histories, "histories")
-        features = encoder.encode(source, progress=True)
-    else:
-        source = event_table
-        features = encoder.encode_events(source, progress=True)
-    extra = {}
-    if names != ["learned"]:
-        extra = compute_blocks(
-            event_table,
-            features["user_id"].to_list(),
-            names,
-            backbone=encoder.backbone,
-            cache=encoder.cache,
-            fit_events=read_table(fit_events, "events") if fit_events is not None else None,
-            svd_dim=svd_dim,
-            state=state,
-            progress=True,
-        )
-    cfg = encoder.config
-    table = write_feature_table(
-        features,
+    table = embed_to_table(
+        encoder,
         out,
-        {
+        histories=read_table(histories, "histories") if histories is not None else None,
+        events=read_table(events, "events") if events is not None else None,
+        blocks=names,
+        fit_events=read_table(fit_events, "events") if fit_events is not None else None,
+        svd_dim=svd_dim,
+        state=state,
+        metadata={
             "model": str(model.resolve()),
             "model_hash": model_hash(model),
-            "backbone": cfg.backbone,
-            "backbone_fingerprint": cfg.backbone_fingerprint,
-            "objective": cfg.objective,
-            "mode": cfg.mode,
             "source": str((histories or events).resolve()),
-            "source_kind": "histories" if histories is not None else "events",
-            "source_hash": frame_hash(source),
-            **({"block_events_hash": frame_hash(event_table)} if extra else {}),
             **({"blocks_from": str(blocks_from.resolve())} if blocks_from else {}),
         },
-        extra,
-        state,
+        progress=True,
     )
     shown = ", ".join(f"{b['name']} {b['dim']}" for b in table.metadata["blocks"])
     console.print(f"wrote {table.features.height:,} users ({shown}) to {table.path}")

@@ -15,6 +15,7 @@ from byod.cli.labels import app as labels_app
 from byod.cli.models import app as models_app
 from byod.cli.pretrain import pretrain_command
 from byod.cli.report import report_command
+from byod.cli.run import run_command
 from byod.cli.serve import api_key_command, deploy_command, serve_command
 from byod.cli.text import app as text_app
 from byod.cli.transfer import app as transfer_app
@@ -31,6 +32,7 @@ app.add_typer(labels_app, name="labels")
 app.add_typer(transfer_app, name="transfer")
 app.add_typer(text_app, name="text")
 app.command("demo")(demo)
+app.command("run")(run_command)
 app.command("pretrain")(pretrain_command)
 app.command("embed")(embed_command)
 app.command("report")(report_command)

@@ -28,7 +28,7 @@ from typing import Any
 import polars as pl
 import yaml
 
-from byod.errors import ConfigError
+from byod.errors import ConfigError, check_keys
 
 __all__ = ["SourceConfig", "IngestConfig", "load_ingest_config", "FORMATS", "TIME_FORMATS"]
 
@@ -181,10 +181,7 @@ def template_fields(template: str) -> tuple[str, ...]:
 
 
 def _check_keys(raw: dict[str, Any], cls: type, where: str) -> None:
-    valid = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(raw) - set(valid))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys are {valid}")
+    check_keys(raw, [f.name for f in dataclasses.fields(cls)], where)
 
 
 def _str_tuple(value: Any, where: str) -> tuple[str, ...]:

@@ -35,7 +35,8 @@ HOWTO = (
     f"recommending the most popular items ({RECOMMEND_REFERENCE}). The map places users with "
     "similar embeddings near each other (t-SNE keeps neighbourhoods, not global distances: the "
     "gaps between far-apart groups mean little). The cluster table says who is in each k-means "
-    "cluster of the embeddings and which words of their histories set them apart. The training "
+    "cluster of the embeddings (their most common labels, when the run has labels) and which "
+    "words of their histories set them apart. The training "
     "curves show whether pretraining converged: a validation loss that rises while the train "
     "loss falls means overfitting. Full tables with every metric come last."
 )
@@ -98,30 +99,38 @@ def _map_and_clusters(
         cluster_users,
         top_words,
     )
-    from byod.report.demographics import demographics
     from byod.report.figures import embedding_map, subsample, tsne_2d
+    from byod.report.labels import user_labels
 
     table = inputs.embedding
     if table is None:
         return [], []
     vectors, user_ids = table.vectors, table.user_ids
-    demo = demographics(inputs.labels, user_ids)
+    labels = user_labels(inputs.labels, user_ids, inputs.tasks)
     assignment = cluster_users(vectors, n_clusters, seed=seed)
     k = int(assignment.max()) + 1
     idx = subsample(len(user_ids), max_map_points, seed=seed)
     xy = tsne_2d(vectors[idx], seed=seed)
     source = f"features/{inputs.embedding_name}"
+    colour = None if inputs.colour_by is None else labels.columns[inputs.colour_by][idx]
+    left = (
+        f"left: colour = {inputs.colour_by} (its {len(labels.top(inputs.colour_by))} most "
+        "common labels; grey: other or unknown); right: k-means cluster"
+        if inputs.colour_by is not None
+        else "colour = k-means cluster (the run has no labels to colour by)"
+    )
     figure = Figure(
         "embedding-map.png",
-        embedding_map(xy, demo.take(idx), assignment[idx]),
+        embedding_map(xy, colour, inputs.colour_by, assignment[idx]),
         f"t-SNE map of {len(idx):,} users of {source}",
         f"{len(idx):,} of {len(user_ids):,} users (a seeded random sample when more than "
-        f"{max_map_points:,}); left: colour = age group, shade and marker = gender; right: k-means "
-        "cluster, numbered as in the cluster table.",
+        f"{max_map_points:,}); {left}, numbered as in the cluster table.",
     )
     words = None
     if inputs.histories is not None:
-        docs = cluster_documents(inputs.histories, user_ids, assignment, k)
+        docs = cluster_documents(
+            inputs.histories, user_ids, assignment, k, strip_pattern=inputs.strip_pattern
+        )
         words = top_words(*class_tfidf(docs), n=8)
     sections = [
         Section(
@@ -140,7 +149,7 @@ def _map_and_clusters(
             [
                 f"k-means with k = {k} (seed {seed}) on the L2-normalised embeddings of "
                 f"{source}; clusters are numbered by size.",
-                cluster_table(assignment, demo, words),
+                cluster_table(assignment, labels, words),
             ],
         ),
     ]

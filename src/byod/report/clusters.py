@@ -1,9 +1,9 @@
 """Cluster users by embedding and describe each cluster: who is in it and what they do.
 
 Clusters come from k-means on the L2-normalised embeddings (so from cosine geometry); each is
-described by its size, its gender and age mix, its top occupation and its most distinctive event
-words by class-based TF-IDF (c-TF-IDF, as in BERTopic): the event texts of a cluster's users form
-one document per cluster, and a word scores
+described by its size, the most common label of each label column the run has, and its most
+distinctive event words by class-based TF-IDF (c-TF-IDF, as in BERTopic): the event texts of a
+cluster's users form one document per cluster, and a word scores
 
     tf(word, cluster) / words(cluster) * log(1 + mean words per cluster / tf(word, all clusters))
 
@@ -19,12 +19,11 @@ import polars as pl
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import CountVectorizer
 
-from byod.report.demographics import AGE_GROUPS, Demographics
+from byod.report.labels import UserLabels
 from byod.report.tables import Table
 from byod.vectors import l2_normalise
 
 __all__ = [
-    "RATING_PATTERN",
     "TOKEN_PATTERN",
     "cluster_users",
     "cluster_documents",
@@ -33,7 +32,6 @@ __all__ = [
     "cluster_table",
 ]
 
-RATING_PATTERN = r"\s*\|\s*rated\s+[0-9.]+\s*/\s*[0-9]+"
 # Words of 2+ characters (hyphens kept, e.g. "sci-fi"), never a pure number such as a year.
 TOKEN_PATTERN = r"(?u)\b(?!\d+\b)\w[\w-]*\w\b"
 
@@ -60,15 +58,22 @@ def cluster_users(vectors: np.ndarray, k: int = 8, *, seed: int = 0) -> np.ndarr
 
 
 def cluster_documents(
-    histories: pl.DataFrame, user_ids: list[str], assignment: np.ndarray, k: int
+    histories: pl.DataFrame,
+    user_ids: list[str],
+    assignment: np.ndarray,
+    k: int,
+    *,
+    strip_pattern: str | None = None,
 ) -> list[str]:
-    """One document per cluster: its users' event texts, ratings stripped, joined.
+    """One document per cluster: its users' event texts joined.
 
     Args:
         histories: ``user_id, event_texts`` rows (several per user when several services).
         user_ids: the clustered users, ``(n_users,)``.
         assignment: their cluster ids, ``(n_users,)``.
         k: the number of clusters.
+        strip_pattern: a regex removed from every event text first (the run's choice, e.g. a
+            rating every event carries); None keeps the texts whole.
 
     Returns:
         ``k`` documents ("" for a cluster whose users have no events).
@@ -77,13 +82,16 @@ def cluster_documents(
         {"user_id": user_ids, "cluster": assignment.astype(np.int64)},
         schema={"user_id": pl.String, "cluster": pl.Int64},
     )
+    texts = pl.col("event_texts")
+    if strip_pattern:
+        texts = texts.str.replace_all(strip_pattern, "")
     docs = (
         histories.select(pl.col("user_id").cast(pl.String), "event_texts")
         .join(members, on="user_id", how="inner")
         .explode("event_texts")
         .drop_nulls("event_texts")
         .group_by("cluster")
-        .agg(pl.col("event_texts").str.replace_all(RATING_PATTERN, "").str.join(" \n "))
+        .agg(texts.str.join(" \n "))
     )
     by_cluster = dict(zip(docs["cluster"], docs["event_texts"], strict=True))
     return [by_cluster.get(c, "") for c in range(k)]
@@ -126,50 +134,47 @@ def top_words(scores: np.ndarray, words: np.ndarray, n: int = 8) -> list[list[st
     return out
 
 
-def _share(mask: np.ndarray, known: np.ndarray) -> str:
-    return f"{mask[known].mean():.0%}" if known.any() else "–"
+def _top(values: np.ndarray) -> str:
+    known = [v for v in values if v is not None]
+    if not known:
+        return "–"
+    label, count = sorted(collections.Counter(known).items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    return f"{label} ({count / len(known):.0%})"
 
 
 def cluster_table(
     assignment: np.ndarray,
-    demo: Demographics,
+    labels: UserLabels,
     words: list[list[str]] | None,
 ) -> Table:
-    """One row per cluster: size, women, age mix, top occupation, distinctive words.
+    """One row per cluster: size, the top label of each label column, distinctive words.
 
     Args:
         assignment: ``(n_users,)`` cluster ids from :func:`cluster_users`.
-        demo: the users' labels, aligned to ``assignment``.
+        labels: the users' labels (any columns, or none), aligned to ``assignment``.
         words: per cluster its distinctive words (:func:`top_words`), or None without histories.
 
     Returns:
-        The cluster table; shares are among the cluster's users with that label.
+        The cluster table; a top label's share is among the cluster's users with that label.
     """
     k = int(assignment.max()) + 1 if len(assignment) else 0
     rows = []
     for c in range(k):
         members = assignment == c
-        woman = demo.woman[members]
-        ages = demo.age_group[members]
-        jobs = [j for j in demo.occupation[members] if j is not None]
-        top = collections.Counter(jobs).most_common(1)
-        row = [
-            str(c + 1),
-            f"{int(members.sum()):,} ({members.mean():.0%})",
-            _share(woman == True, woman != None),  # noqa: E711, E712 (object arrays)
-            *(_share(ages == g, ages != None) for g in AGE_GROUPS),  # noqa: E711
-            f"{top[0][0]} ({top[0][1] / len(jobs):.0%})" if top else "–",
-        ]
+        row = [str(c + 1), f"{int(members.sum()):,} ({members.mean():.0%})"]
+        row += [_top(values[members]) for values in labels.columns.values()]
         if words is not None:
             row.append(", ".join(words[c]) or "–")
         rows.append(row)
-    header = ["cluster", "users", "women", *(f"age {g}" for g in AGE_GROUPS), "top occupation"]
+    header = ["cluster", "users", *(f"top {task}" for task in labels.tasks)]
     if words is not None:
         header.append("distinctive words (c-TF-IDF)")
-    return Table(
-        header,
-        rows,
-        caption="Users (share of all users); women, age groups and occupation as shares of "
-        "the cluster's users with that label; distinctive words: frequent in the cluster's "
-        "event texts and rare in the other clusters'.",
-    )
+    caption = "Users (share of all users)"
+    if labels.tasks:
+        caption += "; top label: the most common one, as a share of the cluster's users with it"
+    if words is not None:
+        caption += (
+            "; distinctive words: frequent in the cluster's event texts and rare in the other "
+            "clusters'"
+        )
+    return Table(header, rows, caption=caption + ".")

@@ -9,24 +9,16 @@ import matplotlib
 import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from sklearn.manifold import TSNE
 from threadpoolctl import threadpool_limits
 
-from byod.report.demographics import Demographics
+from byod.report.labels import MAX_COLOURS
 from byod.vectors import l2_normalise
 
 __all__ = ["subsample", "tsne_2d", "embedding_map", "training_curves", "png_bytes"]
 
 DPI = 100
-# Hue = age group; shade and marker = gender (women dark circles, men light triangles).
-_AGE_SHADES = {  # group -> (dark, light)
-    "<25": ("#238b45", "#a1d99b"),
-    "25-44": ("#d94801", "#fdae6b"),
-    "45+": ("#54278f", "#bcbddc"),
-    None: ("#636363", "#bdbdbd"),
-}
-_GENDERS = {True: ("o", 0, "women"), False: ("^", 1, "men"), None: ("x", 0, "gender unknown")}
+_UNKNOWN = "#bdbdbd"
 
 
 def png_bytes(fig: Figure) -> bytes:
@@ -57,57 +49,80 @@ def tsne_2d(vectors: np.ndarray, *, seed: int = 0) -> np.ndarray:
         return tsne.fit_transform(x)
 
 
-def embedding_map(xy: np.ndarray, demo: Demographics, clusters: np.ndarray | None) -> bytes:
-    """Scatter the 2-D map by age group x gender and, beside it, by k-means cluster.
+def _label_panel(ax: object, xy: np.ndarray, values: np.ndarray, name: str, size: float) -> None:
+    """Scatter ``xy`` coloured by the label ``values`` (the most frequent ones, then other)."""
+    counts: dict[str, int] = {}
+    for v in values:
+        if v is not None:
+            counts[v] = counts.get(v, 0) + 1
+    top = sorted(counts, key=lambda v: (-counts[v], v))[:MAX_COLOURS]
+    cmap = matplotlib.colormaps["tab10"]
+    groups = [(v, cmap(i % cmap.N), v) for i, v in enumerate(sorted(top))]
+    other = np.array([v is not None and v not in top for v in values], dtype=bool)
+    unknown = np.array([v is None for v in values], dtype=bool)
+    for value, colour, label in groups:
+        mask = values == value
+        ax.scatter(xy[mask, 0], xy[mask, 1], s=size, color=colour, alpha=0.8, linewidths=0,
+                   label=label)  # fmt: skip
+    for mask, label in ((other, "other"), (unknown, "unknown")):
+        if mask.any():
+            ax.scatter(xy[mask, 0], xy[mask, 1], s=size, color=_UNKNOWN, alpha=0.6,
+                       linewidths=0, label=label)  # fmt: skip
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncols=4, fontsize=8,
+              frameon=False, markerscale=1.5)  # fmt: skip
+    ax.set_title(f"Users by {name}")
+
+
+def _cluster_panel(ax: object, xy: np.ndarray, clusters: np.ndarray, size: float) -> None:
+    k = int(clusters.max()) + 1
+    cmap = matplotlib.colormaps["tab10" if k <= 10 else "tab20"]
+    ax.scatter(xy[:, 0], xy[:, 1], s=size, c=[cmap(c % cmap.N) for c in clusters], alpha=0.6,
+               linewidths=0)  # fmt: skip
+    for c in range(k):
+        members = clusters == c
+        if members.any():
+            cx, cy = np.median(xy[members], axis=0)
+            ax.annotate(
+                str(c + 1), (cx, cy), ha="center", va="center", fontsize=11,
+                fontweight="bold", bbox={"boxstyle": "circle", "fc": "white", "alpha": 0.8},
+            )  # fmt: skip
+    ax.set_title("Users by k-means cluster (numbers as in the table)")
+
+
+def embedding_map(
+    xy: np.ndarray,
+    colour: np.ndarray | None,
+    colour_name: str | None,
+    clusters: np.ndarray | None,
+) -> bytes:
+    """Scatter the 2-D map by a label column and, beside it, by k-means cluster.
 
     Args:
         xy: ``(n, 2)`` map coordinates.
-        demo: the users' labels, ``(n,)`` each.
-        clusters: ``(n,)`` cluster ids (0-based; shown 1-based), or None for one panel only.
+        colour: ``(n,)`` object array of labels (None where unknown) to colour by, or None for
+            no label panel (a run without labels).
+        colour_name: the label column's name, for the title.
+        clusters: ``(n,)`` cluster ids (0-based; shown 1-based), or None for no cluster panel.
 
     Returns:
         PNG bytes.
     """
-    panels = 1 if clusters is None else 2
+    panels = [
+        p for p, on in (("label", colour is not None), ("cluster", clusters is not None)) if on
+    ]
     # A bare Figure (no pyplot): drawn off-screen with no global backend switch, freed with it.
-    fig = Figure(figsize=(6.5 * panels, 6.0))
-    axes = fig.subplots(1, panels, squeeze=False)
-    ax = axes[0, 0]
+    fig = Figure(figsize=(6.5 * max(len(panels), 1), 6.0))
+    axes = fig.subplots(1, max(len(panels), 1), squeeze=False).ravel()
     size = float(np.clip(15000 / max(len(xy), 1), 7, 36))
-    handles = []
-    for woman, (marker, shade, gender) in _GENDERS.items():
-        for group, colours in _AGE_SHADES.items():
-            mask = (demo.woman == woman) & (demo.age_group == group)
-            if not mask.any():
-                continue
-            colour = colours[shade]
-            ax.scatter(
-                xy[mask, 0], xy[mask, 1], s=size, c=colour, marker=marker, alpha=0.8,
-                linewidths=0.8 if marker == "x" else 0,
-            )  # fmt: skip
-            label = f"{gender}, age {group or 'unknown'}"
-            handles.append(Line2D([], [], ls="", marker=marker, color=colour, label=label))
-    ax.legend(
-        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncols=3, fontsize=8,
-        frameon=False,
-    )  # fmt: skip
-    ax.set_title("Users by age group (colour) and gender (shade, marker)")
-    if clusters is not None:
-        ax2 = axes[0, 1]
-        k = int(clusters.max()) + 1
-        cmap = matplotlib.colormaps["tab10" if k <= 10 else "tab20"]
-        ax2.scatter(xy[:, 0], xy[:, 1], s=size, c=[cmap(c % cmap.N) for c in clusters], alpha=0.6,
-                    linewidths=0)  # fmt: skip
-        for c in range(k):
-            members = clusters == c
-            if members.any():
-                cx, cy = np.median(xy[members], axis=0)
-                ax2.annotate(
-                    str(c + 1), (cx, cy), ha="center", va="center", fontsize=11,
-                    fontweight="bold", bbox={"boxstyle": "circle", "fc": "white", "alpha": 0.8},
-                )  # fmt: skip
-        ax2.set_title("Users by k-means cluster (numbers as in the table)")
-    for a in axes.ravel():
+    if not panels:
+        axes[0].scatter(xy[:, 0], xy[:, 1], s=size, color=_UNKNOWN, linewidths=0)
+        axes[0].set_title("Users")
+    for ax, panel in zip(axes, panels, strict=False):
+        if panel == "label":
+            _label_panel(ax, xy, colour, colour_name or "label", size)
+        else:
+            _cluster_panel(ax, xy, clusters, size)
+    for a in axes:
         a.set_xticks([])
         a.set_yticks([])
         a.set_xlabel("t-SNE 1", labelpad=2)

@@ -1,5 +1,10 @@
 """Read what a run directory holds; note, rather than fail on, what it lacks.
 
+Paths come from :class:`byod.pipeline.layout.RunLayout`, the layout the pipeline writes. What
+the report maps, colours by and strips comes from the run's ``run.json`` (the primary source,
+the label columns, a pattern to strip from event texts); a run without one (made by hand, or by
+``byod transfer``) gets the first feature table, its first label column and the texts whole.
+
 Each reader returns None (and appends a sentence to ``missing``) when its file is absent or cannot
 be used, so a report can always be written from whatever exists.
 """
@@ -15,6 +20,7 @@ import polars as pl
 
 from byod.errors import ByodError
 from byod.features.table import FeatureTable, read_feature_table
+from byod.pipeline.layout import RunLayout
 from byod.report.tables import CLASSIFY_COLUMNS, RECOMMEND_COLUMNS
 
 __all__ = [
@@ -29,11 +35,8 @@ __all__ = [
     "read_curves",
 ]
 
-CLASSIFY_PATH = Path("transfer/classify.parquet")
-RECOMMEND_PATH = Path("transfer/recommend.parquet")
-LABELS_PATH = Path("labels.parquet")
-HISTORIES_PATH = Path("histories.parquet")
-PRIMARY_EMBEDDING = "clue"
+# Tables that `byod data builtin` and `byod transfer` put at a run's root, before RunLayout.
+_ROOT_LABELS = Path("labels.parquet")
 
 
 @dataclasses.dataclass
@@ -44,8 +47,11 @@ class RunInputs:
         run_dir: the run directory.
         classify: ``source, task, metric, mean, std, n_seeds`` rows.
         recommend: ``source, protocol, segment, metric, value, n_users`` rows.
-        embedding: the primary feature table (``features/clue``, else the first one).
+        embedding: the primary feature table (``run.json``'s primary, else the first one).
         labels: ``user_id, task, label`` rows.
+        tasks: the label columns, in the run's order (``run.json``, else the labels' own).
+        colour_by: the label column the map colours by (None: no label colouring).
+        strip_pattern: a regex removed from event texts before the cluster words (None: none).
         histories: ``user_id, event_texts`` rows (one per user and service).
         curves: model name -> ``epoch, train_loss, val_loss`` rows (from ``metrics.jsonl``).
         missing: one sentence per input that is absent or unusable.
@@ -56,6 +62,9 @@ class RunInputs:
     recommend: pl.DataFrame | None = None
     embedding: FeatureTable | None = None
     labels: pl.DataFrame | None = None
+    tasks: list[str] = dataclasses.field(default_factory=list)
+    colour_by: str | None = None
+    strip_pattern: str | None = None
     histories: pl.DataFrame | None = None
     curves: dict[str, pl.DataFrame] = dataclasses.field(default_factory=dict)
     missing: list[str] = dataclasses.field(default_factory=list)
@@ -78,13 +87,13 @@ def check_run_dir(run_dir: str | Path) -> Path:
 
 def _read_parquet(
     run_dir: Path,
-    rel: Path,
+    path: Path,
     columns: tuple[str, ...],
     use: str,
     missing: list[str],
     optional: tuple[str, ...] = (),
 ) -> pl.DataFrame | None:
-    path = run_dir / rel
+    rel = path.relative_to(run_dir) if path.is_relative_to(run_dir) else path
     if not path.exists():
         missing.append(f"{rel}: not found, so {use} are left out.")
         return None
@@ -112,8 +121,9 @@ def read_classify(run_dir: Path, missing: list[str]) -> pl.DataFrame | None:
     A source evaluated with several heads becomes one row per head, ``clue (mlp)``; a source
     with one head keeps its plain name.
     """
+    path = RunLayout(run_dir).classify
     df = _read_parquet(
-        run_dir, CLASSIFY_PATH, CLASSIFY_COLUMNS, "the classification tables", missing, ("head",)
+        run_dir, path, CLASSIFY_COLUMNS, "the classification tables", missing, ("head",)
     )
     if df is None or "head" not in df.columns:
         return df
@@ -127,18 +137,20 @@ def read_classify(run_dir: Path, missing: list[str]) -> pl.DataFrame | None:
 
 def read_recommend(run_dir: Path, missing: list[str]) -> pl.DataFrame | None:
     """``transfer/recommend.parquet``, or None (noted in ``missing``)."""
-    return _read_parquet(
-        run_dir, RECOMMEND_PATH, RECOMMEND_COLUMNS, "the recommendation tables", missing
-    )
+    path = RunLayout(run_dir).recommend
+    return _read_parquet(run_dir, path, RECOMMEND_COLUMNS, "the recommendation tables", missing)
 
 
 def read_labels(run_dir: Path, missing: list[str]) -> pl.DataFrame | None:
-    """``labels.parquet`` as strings, or None (noted in ``missing``)."""
+    """``ingested/labels.parquet`` (or a root ``labels.parquet``) as strings, or None."""
+    path = RunLayout(run_dir).labels
+    if not path.exists() and (run_dir / _ROOT_LABELS).exists():
+        path = run_dir / _ROOT_LABELS
     df = _read_parquet(
         run_dir,
-        LABELS_PATH,
+        path,
         ("user_id", "task", "label"),
-        "gender, age and occupation in the map and the cluster table",
+        "the users' labels in the map and the cluster table",
         missing,
     )
     return None if df is None else df.select(pl.all().cast(pl.String))
@@ -148,22 +160,27 @@ def read_histories(run_dir: Path, missing: list[str]) -> pl.DataFrame | None:
     """``user_id, event_texts`` of ``histories.parquet``, or None (noted in ``missing``)."""
     return _read_parquet(
         run_dir,
-        HISTORIES_PATH,
+        RunLayout(run_dir).histories,
         ("user_id", "event_texts"),
         "the clusters' distinctive words",
         missing,
     )
 
 
-def read_embedding(run_dir: Path, missing: list[str]) -> FeatureTable | None:
-    """The primary feature table: ``features/clue`` if present, else the first folder (sorted)."""
-    root = run_dir / "features"
+def read_embedding(
+    run_dir: Path, missing: list[str], primary: str | None = None
+) -> FeatureTable | None:
+    """The primary feature table: ``features/<primary>`` if present, else the first (sorted)."""
+    layout = RunLayout(run_dir)
+    root = layout.features_root
     folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     if not folders:
         missing.append("features/: no feature table, so the map and the clusters are left out.")
         return None
-    primary = root / PRIMARY_EMBEDDING
-    folder = primary if primary in folders else folders[0]
+    chosen = layout.features(primary) if primary else None
+    if chosen is not None and chosen not in folders:
+        missing.append(f"features/{primary}: not found; the map shows features/{folders[0].name}.")
+    folder = chosen if chosen in folders else folders[0]
     try:
         table = read_feature_table(folder)
     except Exception as exc:  # noqa: BLE001 (reported, not raised: the rest of the report stands)
@@ -185,7 +202,7 @@ def _loss(value: object) -> float:
 def read_curves(run_dir: Path, missing: list[str]) -> dict[str, pl.DataFrame]:
     """``models/<name>/metrics.jsonl`` per model, as ``epoch, train_loss, val_loss`` rows."""
     curves: dict[str, pl.DataFrame] = {}
-    for path in sorted((run_dir / "models").glob("*/metrics.jsonl")):
+    for path in sorted(RunLayout(run_dir).models.glob("*/metrics.jsonl")):
         name = path.parent.name
         try:
             records = [
@@ -223,13 +240,21 @@ def load_inputs(run_dir: str | Path) -> RunInputs:
         ByodError: ``run_dir`` does not exist or is not a directory.
     """
     run_dir = check_run_dir(run_dir)
+    info = RunLayout(run_dir).read_run_info()
     missing: list[str] = []
+    labels = read_labels(run_dir, missing)
+    present = [] if labels is None else labels["task"].unique(maintain_order=True).to_list()
+    tasks = [t for t in info.get("tasks") or present if t in present]
+    colour_by = info.get("colour_by") if "colour_by" in info else (tasks[0] if tasks else None)
     return RunInputs(
         run_dir=run_dir,
         classify=read_classify(run_dir, missing),
         recommend=read_recommend(run_dir, missing),
-        embedding=read_embedding(run_dir, missing),
-        labels=read_labels(run_dir, missing),
+        embedding=read_embedding(run_dir, missing, info.get("primary")),
+        labels=labels,
+        tasks=tasks,
+        colour_by=colour_by if colour_by in tasks else None,
+        strip_pattern=info.get("strip_pattern"),
         histories=read_histories(run_dir, missing),
         curves=read_curves(run_dir, missing),
         missing=missing,

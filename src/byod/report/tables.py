@@ -23,6 +23,7 @@ __all__ = [
     "classification_detail",
     "recommendation_summary",
     "recommendation_detail",
+    "protocol_legend",
     "table_html",
     "table_markdown",
     "md_escape",
@@ -230,9 +231,25 @@ def recommendation_summary(recommend: pl.DataFrame) -> Table:
         rows,
         _best_cells(scores),
         "All test users. In brackets the relative change vs the "
-        f"{RECOMMEND_REFERENCE} baseline. sampled-100: the held-out item ranked among 100 "
-        "sampled negatives; full: ranked among all items. Bold: the best source per column.",
+        f"{RECOMMEND_REFERENCE} baseline. {protocol_legend(protocols)} "
+        "Bold: the best source per column.",
     )
+
+
+def protocol_legend(protocols: list[str]) -> str:
+    """One sentence saying what each protocol name means, read from the names themselves.
+
+    ``sampled-N``: the held-out item ranked among N sampled negatives; ``full``: among all items.
+    """
+    parts = []
+    for p in protocols:
+        sampled = re.fullmatch(r"sampled-(\d+)", p)
+        if sampled:
+            n = sampled.group(1)
+            parts.append(f"{p}: the held-out item ranked among {n} sampled negatives")
+        elif p == "full":
+            parts.append("full: ranked among all items")
+    return "; ".join(parts) + "." if parts else ""
 
 
 def recommendation_detail(recommend: pl.DataFrame, protocol: str) -> Table:
@@ -240,7 +257,7 @@ def recommendation_detail(recommend: pl.DataFrame, protocol: str) -> Table:
 
     Args:
         recommend: ``source, protocol, segment, metric, value, n_users`` rows.
-        protocol: ``"sampled-100"`` or ``"full"``.
+        protocol: ``"sampled-N"`` (N sampled negatives) or ``"full"``.
 
     Returns:
         One row per (segment, source), one column per metric, then ``users``.
@@ -267,7 +284,8 @@ def recommendation_detail(recommend: pl.DataFrame, protocol: str) -> Table:
         ["segment", "source", *map(_metric_name, metrics), "users"],
         rows,
         bold,
-        f"Protocol {protocol}. Bold: the best source per segment and metric.",
+        f"Protocol {protocol_legend([protocol]) or protocol} "
+        "Bold: the best source per segment and metric.",
     )
 
 

@@ -183,7 +183,7 @@ def recommend_source(
     )
     test = task.test
     scores = head.score(inputs(test))
-    return evaluate_scores(task, scores, source), head
+    return _evaluate(task, scores, source), head
 
 
 def item_vectors(
@@ -206,4 +206,19 @@ def item_vectors(
 def recommend_baselines(task: NextItemTask, names: list[str] | None = None) -> pl.DataFrame:
     """Evaluate the named next-item baselines (default: all) on the task."""
     names = list(NEXT_ITEM_BASELINES) if names is None else names
-    return pl.concat([evaluate_scores(task, NEXT_ITEM_BASELINES[n](task), n) for n in names])
+    return pl.concat([_evaluate(task, NEXT_ITEM_BASELINES[n](task), n) for n in names])
+
+
+def _evaluate(task: NextItemTask, scores: np.ndarray, source: str) -> pl.DataFrame:
+    """:func:`evaluate_scores`, the sampled protocol named by its negative count.
+
+    ``sampled-N`` says how many sampled negatives the truth is ranked among (100 by default);
+    the name follows ``task.negatives`` whatever the evaluator calls it.
+    """
+    rows = evaluate_scores(task, scores, source)
+    name = f"sampled-{task.negatives.shape[1]}"
+    return rows.with_columns(
+        protocol=pl.when(pl.col("protocol").str.starts_with("sampled"))
+        .then(pl.lit(name))
+        .otherwise(pl.col("protocol"))
+    )
