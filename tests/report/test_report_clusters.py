@@ -1,7 +1,6 @@
 import math
 
 import numpy as np
-import pytest
 from synthetic_run import (
     RATING_PATTERN,
     features_frame,

@@ -95,6 +95,7 @@ class PipelineConfig:
         strip_pattern: a regex removed from event texts before the report's cluster words.
         report: write the report at the end.
         device: ``cpu`` or ``cuda`` for pretraining and embedding.
+        n_jobs: processes for the classification heads' CV folds (-1: every core).
         seed: seeds the user sample.
     """
 
@@ -123,6 +124,7 @@ class PipelineConfig:
     strip_pattern: str | None = None
     report: bool = True
     device: str = "cpu"
+    n_jobs: int | None = -1
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -184,8 +186,8 @@ class PipelineConfig:
 def _strings(value: Any, where: str) -> list[str]:
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return value
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return list(value)
     raise ConfigError(f"{where}: expected a list of names, got {value!r}")
 
 

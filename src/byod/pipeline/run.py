@@ -193,7 +193,7 @@ def _classify(
     from byod.transfer.run import classify_source
 
     run = functools.partial(classify_source, labels=tables.labels, tasks=tables.tasks,
-                            n_seeds=ctx.config.seeds, n_jobs=-1)  # fmt: skip
+                            n_seeds=ctx.config.seeds, n_jobs=ctx.config.n_jobs)  # fmt: skip
     heads = {spec.name: list(spec.classify_heads) for spec in ctx.config.encoders}
     rows = []
     for name, (matrix, layout, ids) in features.items():
