@@ -42,6 +42,7 @@ class DemoProfile:
 
 
 _DEMO = PipelineConfig(
+    tasks=("gender", "age", "occupation"),
     encoders=(
         EncoderSpec("clue", "clue", classify_heads=("logistic", "mlp")),
         EncoderSpec("zero-shot", "zero-shot"),

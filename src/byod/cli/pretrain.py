@@ -78,12 +78,19 @@ def pretrain_command(
     rendering = read_rendering(histories)  # saved with the model: new users written the same way
     cache = vector_cache_dir or byod_home() / "text-vectors"
     from byod.encoders.backbone import open_backbone
+    from byod.pretrain.trainer import pick_device
 
-    bb = open_backbone(cfg.backbone, models_dir=byod_home() / "models")
+    # --flat and --baseline honour --config, --batch-size, --device ... as training does.
+    device_name = str(pick_device(cfg.train.device))
+    bb = open_backbone(cfg.backbone, models_dir=byod_home() / "models", device=device_name)
     if flat:
         from byod.pretrain.flat import FlatConfig, pretrain_flat
 
-        fcfg = FlatConfig(epochs=epochs or 1, max_steps=max_steps, seed=cfg.train.seed)
+        given = {**(raw.get("train") or {}), **{k: v for k, v in {
+            "epochs": epochs, "batch_size": batch_size, "chunk_size": chunk_size,
+            "max_steps": max_steps, "seed": seed}.items() if v is not None}}  # fmt: skip
+        known = {f.name for f in dataclasses.fields(FlatConfig)}
+        fcfg = FlatConfig(**{k: v for k, v in given.items() if k in known})
         pretrain_flat(data, out, bb, fcfg)
         console.print(f"wrote the flat ({cfg.backbone} fine-tuned) encoder to {out}")
         return

@@ -138,7 +138,8 @@ class _PipelineHead(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
         """The most probable class per row (consistent with ``predict_proba``)."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)  # checks it is fitted before classes_ is read
+        return self.classes_[proba.argmax(axis=1)]
 
 
 class LogisticHead(_PipelineHead):
