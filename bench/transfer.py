@@ -11,8 +11,8 @@ training side only (events before every user's validation target)::
 
     .venv/bin/python bench/transfer.py --suite attributes --clue-epochs 10 --out runs/bench-blocks
 
-``--suite chain``: the demo's whole chain (``clue`` on all services, ``simclr`` on one, zero-shot)
-with next-item heads; SASRec numbers come from
+``--suite chain``: the demo's whole chain through ``byod.pipeline`` (``clue`` on all services,
+``simclr`` on one, zero-shot) with next-item heads; SASRec numbers come from
 ``bench/peer_recbole.py --ours runs/bench-transfer/transfer/recommend.parquet``::
 
     .venv/bin/python bench/transfer.py --suite chain --epochs 8 --out runs/bench-transfer
@@ -31,12 +31,13 @@ import polars as pl
 
 from byod.data.builtin.movielens import load_movielens
 from byod.data.serialize import SerializeConfig, serialize
-from byod.demo import DemoConfig, EncoderSpec, run_transfer_chain
+from byod.demo import PROFILES, prepare_demo
 from byod.encoders.backbone import open_backbone
 from byod.encoders.cache import EmbeddingCache
 from byod.features.blocks import BlockLayout, compute_blocks, text_mean_block
+from byod.pipeline import EncoderSpec, RunLayout, run_pipeline
 from byod.pretrain.run import PretrainConfig, baseline_encoder, pretrain
-from byod.report import build_report, summary_markdown
+from byod.report import summary_markdown
 from byod.transfer.baselines import bag_of_items
 from byod.transfer.nextitem import events_before_targets, next_item_task
 from byod.transfer.run import classify_source
@@ -52,7 +53,7 @@ def _value(frame: pl.DataFrame, **where: str) -> float:
     return float(rows[rows.columns[-1] if "value" not in rows.columns else "value"][0])
 
 
-def claims(out: Path) -> list[tuple[str, float, float]]:
+def claims(out: Path, n_negatives: int = 100) -> list[tuple[str, float, float]]:
     """(claim, ours, reference) for the issue's quality goals."""
     cls = pl.read_parquet(out / "transfer" / "classify.parquet").rename({"mean": "value"})
     rec = pl.read_parquet(out / "transfer" / "recommend.parquet")
@@ -66,13 +67,13 @@ def claims(out: Path) -> list[tuple[str, float, float]]:
          _value(cls, source="simclr", head="logistic", **g)),
     ]  # fmt: skip
     for metric in ("hr@10", "ndcg@10"):
-        sel = dict(protocol="sampled-100", segment="all", metric=metric)
+        sel = dict(protocol=f"sampled-{n_negatives}", segment="all", metric=metric)
         best_simple = max(
             _value(rec, source=s, **sel) for s in ("popularity", "item-knn", "cooccurrence")
         )
-        rows.append((f"next-item {metric} (100 neg.): clue vs best simple baseline",
+        rows.append((f"next-item {metric} ({n_negatives} neg.): clue vs best simple baseline",
                      _value(rec, source="clue-mlp", **sel), best_simple))  # fmt: skip
-        rows.append((f"next-item {metric} (100 neg.): clue vs simclr",
+        rows.append((f"next-item {metric} ({n_negatives} neg.): clue vs simclr",
                      _value(rec, source="clue-mlp", **sel),
                      _value(rec, source="simclr-mlp", **sel)))  # fmt: skip
     return rows
@@ -225,31 +226,38 @@ def table(results: pl.DataFrame, baseline: str | None = "tfidf-items (tuned)") -
 
 
 def chain(args: argparse.Namespace, home: Path) -> None:
-    """The demo's chain with next-item heads (``--suite chain``)."""
+    """The demo's chain through ``byod.pipeline`` with next-item heads (``--suite chain``)."""
+    import dataclasses
+
     service = _largest_service(args.dataset)
-    config = DemoConfig(
-        dataset=args.dataset,
+    config = dataclasses.replace(
+        PROFILES["full"].pipeline,
         epochs=args.epochs,
         seeds=args.seeds,
         encoders=(
-            EncoderSpec("clue", "clue"),
+            EncoderSpec("clue", "clue", classify_heads=("logistic", "mlp")),
             EncoderSpec("simclr", "simclr", service=service),
             EncoderSpec("zero-shot", "zero-shot"),
         ),
-        heads=("mlp", "dot"),
+        recommend_heads=("mlp", "dot"),
     )
     t0 = time.perf_counter()
-    timings = run_transfer_chain(
-        args.out, config, vector_cache_dir=home / "text-vectors", models_dir=home / "models"
+    layout = RunLayout(args.out)
+    prepare_demo(args.dataset, layout)  # MovieLens as logs, ingested: what the demo runs on
+    result = run_pipeline(
+        config,
+        layout,
+        progress=True,
+        vector_cache_dir=home / "text-vectors",
+        models_dir=home / "models",
     )
-    report = build_report(args.out)
     print(f"\nsimclr trains and embeds from service {service!r} only; clue from all services")
     print(summary_markdown(args.out))
     print("\n| claim | ours | reference | ratio |\n|---|---|---|---|")
-    for claim, ours, ref in claims(args.out):
+    for claim, ours, ref in claims(args.out, config.n_negatives):
         print(f"| {claim} | {ours:.3f} | {ref:.3f} | {ours / ref:.3f} |")
-    steps = ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
-    print(f"\nwall {time.perf_counter() - t0:.0f} s ({steps}); report {report.html}")
+    steps = ", ".join(f"{k} {v:.0f} s" for k, v in result.timings.items())
+    print(f"\nwall {time.perf_counter() - t0:.0f} s ({steps}); report {result.report}")
 
 
 def attributes(args: argparse.Namespace, home: Path) -> None:
