@@ -27,6 +27,7 @@ import polars as pl
 from scipy import sparse
 
 from byod.errors import ByodError, ConfigError
+from byod.features.bag import user_item_matrix
 
 if TYPE_CHECKING:  # the encoders pull in torch; the feature table must not need it
     from byod.encoders.backbone import TextBackbone
@@ -190,17 +191,6 @@ def text_mean_block(
     return white.astype(np.float32)
 
 
-def _counts(
-    events: pl.DataFrame, user_ids: Sequence[str], vocab: pl.DataFrame, column: str
-) -> sparse.csr_matrix:
-    pairs = events.filter(pl.col(column).is_not_null()).join(_rows(user_ids), on="user_id")
-    pairs = pairs.join(vocab, left_on=column, right_on="_item")
-    return sparse.csr_matrix(
-        (np.ones(pairs.height, np.float32), (pairs["_row"].to_numpy(), pairs["_col"].to_numpy())),
-        shape=(len(user_ids), vocab.height),
-    )
-
-
 def _fit_svd(fit_events: pl.DataFrame, dim: int, column: str, seed: int) -> dict[str, np.ndarray]:
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfTransformer
@@ -208,9 +198,8 @@ def _fit_svd(fit_events: pl.DataFrame, dim: int, column: str, seed: int) -> dict
     items = fit_events[column].drop_nulls().unique().sort()
     if items.len() < 3:
         raise ByodError(f"the svd block needs events with at least 3 distinct {column} values")
-    vocab = pl.DataFrame({"_item": items, "_col": np.arange(items.len())})
     fit_users = fit_events["user_id"].unique().sort().to_list()
-    counts = _counts(fit_events, fit_users, vocab, column)
+    counts, _ = user_item_matrix(fit_events, fit_users, column=column, items=items.to_list())
     tfidf = TfidfTransformer().fit(counts)
     k = min(dim, items.len() - 1, counts.shape[0] - 1)
     svd = TruncatedSVD(n_components=max(k, 1), random_state=seed).fit(tfidf.transform(counts))
@@ -246,11 +235,9 @@ def svd_block(
         fitted = _fit_svd(events if fit_events is None else fit_events, dim, column, seed)
         if state is not None:
             state.update(fitted)
-    items = fitted["svd/items"]
-    vocab = pl.DataFrame(
-        {"_item": pl.Series(items, dtype=pl.String), "_col": np.arange(len(items))}
-    )
-    bag = _counts(events, user_ids, vocab, column).multiply(fitted["svd/idf"][None, :]).tocsr()
+    items = [str(i) for i in fitted["svd/items"]]
+    counts, _ = user_item_matrix(events, user_ids, column=column, items=items)
+    bag = counts.multiply(fitted["svd/idf"][None, :]).tocsr()
     norms = np.sqrt(np.asarray(bag.multiply(bag).sum(axis=1))).ravel()
     bag = sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ bag  # L2 rows, as TfidfTransformer
     out = np.asarray(bag @ fitted["svd/components"].T)

@@ -13,6 +13,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.preprocessing import normalize
 
+from byod.features.bag import count_matrix, user_item_matrix
 from byod.transfer.nextitem import NextItemTask
 
 __all__ = ["popularity", "item_knn", "cooccurrence", "bag_of_items", "NEXT_ITEM_BASELINES"]
@@ -38,21 +39,16 @@ def item_knn(task: NextItemTask, *, last: int = 50) -> np.ndarray:
     """Sum of cosine item-item similarities to the user's ``last`` items before the test."""
     hist = task.history
     users = hist["user_id"].cast(pl.Categorical).to_physical().to_numpy()
-    ui = sparse.csr_matrix(
-        (np.ones(hist.height, np.float32), (users, hist["index"].to_numpy())),
-        shape=(users.max() + 1, task.items.height),
-    )
+    ui = count_matrix(users, hist["index"].to_numpy(), (users.max() + 1, task.items.height))
     ui.data[:] = 1.0  # binary: a re-rated item counts once
     item_vecs = normalize(ui.T.tocsr())
     recent = _before_test(task).filter(
         pl.col("position") >= pl.col("position").max().over("user_id") - (last - 1)
     )
-    profile = sparse.csr_matrix(
-        (
-            np.ones(recent.height, np.float32),
-            (recent["row"].to_numpy(), recent["index"].to_numpy()),
-        ),
-        shape=(len(task.test_users), task.items.height),
+    profile = count_matrix(
+        recent["row"].to_numpy(),
+        recent["index"].to_numpy(),
+        (len(task.test_users), task.items.height),
     )
     sims = (item_vecs @ item_vecs.T).tocsr()
     return np.asarray((profile @ sims).todense(), dtype=np.float32)
@@ -67,9 +63,7 @@ def cooccurrence(task: NextItemTask, *, popularity_tiebreak: bool = True) -> np.
     src, dst = hist["index"].to_numpy()[:-1], hist["index"].to_numpy()[1:]
     same_user = hist["user_id"].to_numpy()[:-1] == hist["user_id"].to_numpy()[1:]
     n = task.items.height
-    follows = sparse.csr_matrix(
-        (np.ones(same_user.sum(), np.float32), (src[same_user], dst[same_user])), shape=(n, n)
-    )
+    follows = count_matrix(src[same_user], dst[same_user], (n, n))
     before = _before_test(task)
     last = before.filter(pl.col("position") == pl.col("position").max().over("user_id")).sort("row")
     scores = np.zeros((len(task.test_users), n), dtype=np.float32)
@@ -94,11 +88,5 @@ def bag_of_items(
 
     Rows follow ``user_ids``; users without events get an empty row.
     """
-    rows = pl.DataFrame({"user_id": user_ids, "row": np.arange(len(user_ids))})
-    pairs = events.filter(pl.col(column).is_not_null()).join(rows, on="user_id", how="inner")
-    cols = pairs[column].cast(pl.Categorical).to_physical().to_numpy()
-    counts = sparse.csr_matrix(
-        (np.ones(pairs.height, np.float32), (pairs["row"].to_numpy(), cols)),
-        shape=(len(user_ids), int(cols.max()) + 1 if len(cols) else 0),
-    )
+    counts, _ = user_item_matrix(events, user_ids, column=column)
     return TfidfTransformer().fit_transform(counts).tocsr()
