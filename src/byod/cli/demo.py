@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from byod.cli._common import byod_home, console, user_errors
+from byod.cli._common import console, user_errors
 from byod.cli.data import print_ingest_summary
+from byod.cli.run import run_and_print
 
 
 @user_errors
@@ -28,8 +29,7 @@ def demo(
     """The whole chain on MovieLens: logs → ingest → clue → features → heads → report."""
     from byod.demo import prepare_demo
     from byod.demo import profile as demo_profile
-    from byod.pipeline import RunLayout, run_pipeline
-    from byod.report import summary_markdown
+    from byod.pipeline import RunLayout
 
     chosen = demo_profile(profile, epochs=epochs)
     layout = RunLayout(out)
@@ -41,17 +41,5 @@ def demo(
     if data_only:
         console.print(f"done in {time.perf_counter() - t0:.1f} s; outputs under {out}")
         return
-    home = byod_home()
-    run = run_pipeline(
-        chosen.pipeline,
-        layout,
-        say=console.print,
-        progress=True,
-        vector_cache_dir=home / "text-vectors",
-        models_dir=home / "models",
-    )
-    console.rule("summary")
-    console.print(summary_markdown(out), markup=False, highlight=False, soft_wrap=True)
-    if run.report is not None:
-        console.print(f"report: {run.report}")
+    run_and_print(chosen.pipeline, out)
     console.print(f"done in {time.perf_counter() - t0:.0f} s; outputs under {out}")
