@@ -329,7 +329,9 @@ def run_pipeline(
             f"({ctx.timings['classify']:.0f} s)")  # fmt: skip
     else:
         say("4. classification: skipped (no labels)")
-    if config.recommend_heads or config.baselines:
+    if not tables.interactions.height:
+        say("5. next-item: skipped (no event names an item)")
+    elif config.recommend_heads or config.baselines:
         with ctx.step("recommend"):
             result.recommend = _recommend(ctx, tables, sources, backbone, cache)
             write_parquet(result.recommend, layout.recommend)
