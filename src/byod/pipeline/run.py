@@ -295,6 +295,8 @@ def run_pipeline(
         Path(vector_cache_dir) if vector_cache_dir is not None else None,
     )
     result = PipelineResult(layout, ctx.timings)
+    for stale in (layout.classify, layout.recommend):  # results always belong to this run
+        stale.unlink(missing_ok=True)
     with ctx.step("tables"):
         tables = _load(config, layout)
         if tables.labels is not None and config.labels is not None:
