@@ -19,11 +19,9 @@ from byod.pipeline import (
     run_pipeline,
 )
 from byod.pipeline.tables import interactions_from_events, long_labels
-from conftest import make_events
 
 
-def _events() -> pl.DataFrame:
-    events = make_events(n_users=40)
+def _with_items(events: pl.DataFrame) -> pl.DataFrame:
     return events.with_columns(
         item_id=pl.col("text").str.extract(r"item (\d+)").str.replace(r"^", "i")
     )
@@ -56,9 +54,9 @@ CONFIG = PipelineConfig(
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, events):
     layout = RunLayout(tmp_path_factory.mktemp("run"))
-    events = _events()
+    events = _with_items(events)
     write_parquet(events, layout.events)
     write_parquet(_labels(events), layout.raw / "labels.parquet")  # wide, beside the logs
     config = PipelineConfig(**{**CONFIG.__dict__, "labels": layout.raw / "labels.parquet"})
@@ -109,9 +107,9 @@ def test_the_split_is_the_one_the_encoders_trained_before(run) -> None:
     assert late.filter((pl.col("timestamp") > pl.col("vt")) | tied).is_empty()
 
 
-def test_a_stop_request_ends_the_run_between_steps(tmp_path) -> None:
+def test_a_stop_request_ends_the_run_between_steps(tmp_path, events) -> None:
     layout = RunLayout(tmp_path)
-    write_parquet(_events(), layout.events)
+    write_parquet(_with_items(events), layout.events)
     calls = iter([False, True])
     with pytest.raises(PipelineCancelled, match="before step 'pretrain'"):
         run_pipeline(CONFIG, layout, say=lambda _: None, should_stop=lambda: next(calls),
@@ -138,7 +136,7 @@ def test_yaml_config_resolves_paths_and_names_unknown_keys(tmp_path) -> None:
         PipelineConfig(primary="x")
 
 
-def test_labels_long_or_wide_and_items_from_events() -> None:
+def test_labels_long_or_wide_and_items_from_events(events) -> None:
     wide = pl.DataFrame({"user_id": ["u1", "u2"], "age": [30, None], "city": ["a", "b"]})
     long = long_labels(wide)
     assert long.sort("task", "user_id").rows() == [
@@ -147,6 +145,6 @@ def test_labels_long_or_wide_and_items_from_events() -> None:
     assert long_labels(long).equals(long)
     with pytest.raises(ConfigError, match="needs a user_id column"):
         long_labels(pl.DataFrame({"uid": ["u1"], "age": ["3"]}))
-    events = _events()
+    events = _with_items(events)
     inter = interactions_from_events(events, None)
     assert inter.height == events.height and inter["item_text"].null_count() == 0
