@@ -1,5 +1,6 @@
-"""Contrastive losses, one per file."""
+"""Pretraining losses, one per file."""
 
 from byod.losses.info_nce import InfoNCELoss
+from byod.losses.sampled_softmax import SampledSoftmaxLoss, sample_candidates
 
-__all__ = ["InfoNCELoss"]
+__all__ = ["InfoNCELoss", "SampledSoftmaxLoss", "sample_candidates"]

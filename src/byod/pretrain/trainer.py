@@ -22,8 +22,9 @@ import torch
 from torch import nn
 
 from byod.atomic import atomic_path
-from byod.encoders.histories import Batch, HistoryArrays
+from byod.encoders.histories import HistoryArrays
 from byod.encoders.sequence import SequenceEncoder
+from byod.pretrain.embedder import Embedder
 from byod.pretrain.objectives import Objective, ObjectiveMix
 
 __all__ = [
@@ -130,6 +131,7 @@ class Trainer:
         self.train_users = np.zeros(0, dtype=np.int64)
         self.val_users = np.zeros(0, dtype=np.int64)
         self.steps_per_epoch = 0
+        self._ids: torch.Tensor | None = None
 
     # -- data -----------------------------------------------------------------------------
     def split_users(self, arrays: HistoryArrays) -> None:
@@ -158,12 +160,17 @@ class Trainer:
             return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
         return None
 
-    def _embed(self, table: torch.Tensor) -> Callable[[Batch], torch.Tensor]:
-        def embed(batch: Batch) -> torch.Tensor:
-            b = batch.to(self.device)
-            return self.model(table[b.events], b.mask, b.recency, b.service)
+    def _embed(self, table: torch.Tensor) -> Embedder:
+        return Embedder(self.model, table, self._ids, self.device)
 
-        return embed
+    def _table(self, arrays: HistoryArrays) -> torch.Tensor:
+        """The event-text vectors on the device; also the id buckets when the model has ids."""
+        if self.model.config.id_buckets:
+            keys = torch.from_numpy(arrays.item_keys()).to(self.device)
+            self._ids = self.model.item_ids(keys)
+        else:
+            self._ids = None
+        return torch.from_numpy(arrays.vectors).to(self.device)
 
     def train_step(
         self,
@@ -208,7 +215,7 @@ class Trainer:
             self.split_users(arrays)
         else:  # resumed: the objectives still need to know which users they can use
             self.loss.eligible(arrays)
-        table = torch.from_numpy(arrays.vectors).to(self.device)
+        table = self._table(arrays)
         cfg = self.config
         while self.state.epoch < cfg.epochs and not self.state.stop:
             users = self._epoch_users(self.state.epoch)
