@@ -7,7 +7,7 @@ import torch
 
 from byod.data.serialize import serialize
 from byod.data.splits import events_before, leave_one_out
-from byod.encoders.histories import HistoryArrays
+from byod.encoders.histories import HistoryArrays, View, collate
 from byod.encoders.sequence import SequenceEncoder, SequenceEncoderConfig
 from byod.encoders.user import UserEncoder
 from byod.errors import ByodError
@@ -62,12 +62,12 @@ def test_next_item_loss_of_a_hand_made_model_matches_the_formula() -> None:
     table = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     embed = Embedder(Fixed(), table, None, torch.device("cpu"))
     obj = NextItemObjective(NextItemViews(max_events=4, min_events=2), SampledSoftmaxLoss())
-    from byod.encoders.histories import View, collate
-
     batch = collate([View(np.array([0, 1]), np.array([0.0, 1.0]), 1)])
     targets = torch.tensor([[1, 2]])
-    # t=0: state [2, 0], logits [2, 0, 2], target 1; t=1: state [0, 2], logits [0, 2, 2], target 2
-    want = -math.log(1 / (2 * math.exp(2) + 1)) - math.log(math.exp(2) / (1 + 2 * math.exp(2)))
+    # states are divided by sqrt(dim) = sqrt(2): with r = 2 / sqrt(2),
+    # t=0: state [2, 0] -> logits [r, 0, r], target 1; t=1: state [0, 2] -> [0, r, r], target 2
+    r = 2 / math.sqrt(2)
+    want = -math.log(1 / (2 * math.exp(r) + 1)) - math.log(math.exp(r) / (1 + 2 * math.exp(r)))
     got = obj._loss(embed, batch, targets, None)
     assert got.item() == pytest.approx(want / 2, rel=1e-6)
 

@@ -110,8 +110,13 @@ class NextItemObjective(Objective):
         targets: torch.Tensor,
         candidates: tuple[torch.Tensor, torch.Tensor] | None,
     ) -> torch.Tensor:
-        """Mean cross-entropy over the real target positions of ``batch``."""
+        """Mean cross-entropy over the real target positions of ``batch``.
+
+        States are divided by ``sqrt(dim)`` (as attention logits are): both sides are
+        layer-normed, so raw dot products start near ``dim`` and the softmax saturates.
+        """
         states = embed.states(batch)
+        states = states / states.shape[-1] ** 0.5
         keep = targets >= 0
         t = targets[keep].to(states.device)
         if candidates is None:
