@@ -53,6 +53,8 @@ class TrainConfig:
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
         mixed_precision: bfloat16 autocast on CUDA.
         max_steps: stop after this many steps in total (None: no limit).
+        max_minutes: wall-time cap: no epoch starts that would end after it, judged by the
+            last epoch's time (None: no cap). Not saved across a resume.
     """
 
     epochs: int = 20
@@ -63,6 +65,7 @@ class TrainConfig:
     device: str = "auto"
     mixed_precision: bool = True
     max_steps: int | None = None
+    max_minutes: float | None = None
 
 
 @dataclasses.dataclass
@@ -217,6 +220,7 @@ class Trainer:
             self.loss.eligible(arrays)
         table = self._table(arrays)
         cfg = self.config
+        started = time.perf_counter()
         while self.state.epoch < cfg.epochs and not self.state.stop:
             users = self._epoch_users(self.state.epoch)
             t0, losses = time.perf_counter(), []
@@ -236,6 +240,9 @@ class Trainer:
                     break
             if self.state.step_in_epoch >= self.steps_per_epoch or not self.state.stop:
                 self._end_epoch(arrays, table, losses, time.perf_counter() - t0)
+            elapsed, last = time.perf_counter() - started, time.perf_counter() - t0
+            if cfg.max_minutes is not None and elapsed + last > cfg.max_minutes * 60:
+                self.state.stop = True  # the next epoch would end after the cap
         return self.state
 
     def _end_epoch(
