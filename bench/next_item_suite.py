@@ -15,6 +15,7 @@ import polars as pl
 from byod.data.builtin import load_movielens
 from byod.data.serialize import SerializeConfig, serialize
 from byod.encoders.cache import EmbeddingCache
+from byod.encoders.user import UserEncoder
 from byod.pretrain.run import PretrainConfig, baseline_encoder, pretrain
 from byod.pretrain.trainer import TrainConfig
 from byod.transfer.baselines import NEXT_ITEM_BASELINES
@@ -83,20 +84,8 @@ def run_next_item(args: argparse.Namespace, probe: Callable) -> None:
     cache = EmbeddingCache(cache_dir, bb.fingerprint, bb.dim)
     item_texts = task.items["item_text"].to_list()
     results: dict = {"peers": {}, "variants": {}}
-    for name, fn in NEXT_ITEM_BASELINES.items():
-        results["peers"][name] = _metrics(evaluate_scores(task, fn(task), name))
-    zs = baseline_encoder("zero-shot", full_hist, bb)
-    zs.cache = cache
-    zs_test = zs.encode(test_hist)
-    iv = l2_normalise(item_vectors(task, bb, cache))
-    zs_scores = np.stack(zs_test["vector"].to_numpy()) @ iv.T
-    zs_scores = _aligned(zs_test["user_id"].to_list(), zs_scores, task.test_users)
-    results["peers"]["zero-shot (cosine)"] = _metrics(evaluate_scores(task, zs_scores, "zs"))
-    feats = zs.encode(full_hist)
-    results["zero-shot probe"] = probe(
-        feats["user_id"].to_list(), np.stack(feats["vector"].to_numpy()), ml.labels, args.seeds
-    )
-    print("peers", json.dumps(results["peers"]), "zero-shot probe", results["zero-shot probe"])
+    if not args.eval_only:
+        _peers(results, task, full_hist, test_hist, bb, cache, ml.labels, probe, args.seeds)
     seeds = [int(s) for s in args.train_seeds.split(",")]
     for name in args.variants.split(","):
         spec, item_ids = NEXT_VARIANTS[name]
@@ -108,32 +97,65 @@ def run_next_item(args: argparse.Namespace, probe: Callable) -> None:
             cfg = PretrainConfig(objective=spec, backbone=bb.name, max_events=args.max_events,
                                  item_ids=item_ids, train=train, patience=args.patience,
                                  optimizer={"lr": args.lr, "weight_decay": 0.01})  # fmt: skip
+            model_dir = out / f"{name}-s{seed}"
             t0 = time.perf_counter()
-            enc, state = pretrain(train_hist, out / f"{name}-s{seed}", cfg, backbone=bb,
-                                  vector_cache_dir=cache_dir, progress=False)  # fmt: skip
+            if args.eval_only:
+                enc = UserEncoder.load(model_dir, backbone=bb, vector_cache_dir=cache_dir)
+                lines = (model_dir / "metrics.jsonl").read_text().splitlines()
+                history = [json.loads(line) for line in lines]
+            else:
+                enc, state = pretrain(train_hist, model_dir, cfg, backbone=bb,
+                                      vector_cache_dir=cache_dir, progress=False)  # fmt: skip
+                history = state.history
             wall = time.perf_counter() - t0
-            users, scores = enc.next_item_scores(test_hist, item_texts)
-            rows = evaluate_scores(task, _aligned(users, scores, task.test_users), name)
-            f = enc.encode(full_hist)
-            best = min(state.history, key=lambda h: h["val_loss"])
-            run = {
-                "seed": seed,
-                "wall_s": wall,
-                "epochs": state.epoch,
-                "best_epoch": best["epoch"],
-                "epoch_s": float(np.mean([h["seconds"] for h in state.history])),
-                "history": state.history,
-                "metrics": _metrics(rows),
-                "probe": probe(
-                    f["user_id"].to_list(), np.stack(f["vector"].to_numpy()), ml.labels, args.seeds
-                ),  # fmt: skip
-            }
-            runs.append(run)
-            print(name, json.dumps(run), flush=True)
+            runs.append(_evaluate(enc, task, test_hist, full_hist, item_texts, ml.labels, probe,
+                                  args.seeds, seed, wall, history, name))  # fmt: skip
             results["variants"][name] = runs
-            (out / "results.json").write_text(json.dumps(results, indent=1))
-    _tables(results)
+            (out / f"results-{name}.json").write_text(json.dumps(results, indent=1))
+    if results["peers"]:
+        _tables(results)
     print(f"peak RAM {peak_mb():,.0f} MB")
+
+
+def _evaluate(enc, task, test_hist, full_hist, item_texts, labels, probe, n_probe, seed, wall,
+              history, name) -> dict:  # fmt: skip
+    """Model scores on the test targets and the attribute probe of the pooled features."""
+    t0 = time.perf_counter()
+    users, scores = enc.next_item_scores(test_hist, item_texts)
+    rows = evaluate_scores(task, _aligned(users, scores, task.test_users), name)
+    f = enc.encode(full_hist)
+    best = min(history, key=lambda h: h["val_loss"])
+    run = {
+        "seed": seed,
+        "wall_s": wall,
+        "epochs": len(history),
+        "best_epoch": best["epoch"],
+        "epoch_s": float(np.mean([h["seconds"] for h in history])),
+        "history": history,
+        "metrics": _metrics(rows),
+        "probe": probe(f["user_id"].to_list(), np.stack(f["vector"].to_numpy()), labels, n_probe),
+        "eval_s": time.perf_counter() - t0,
+    }
+    print(name, json.dumps({k: v for k, v in run.items() if k != "history"}), flush=True)
+    return run
+
+
+def _peers(results, task, full_hist, test_hist, bb, cache, labels, probe, n_probe) -> None:
+    """Co-occurrence, item-kNN, popularity and the zero-shot mean (cosine; probe) in this run."""
+    for name, fn in NEXT_ITEM_BASELINES.items():
+        results["peers"][name] = _metrics(evaluate_scores(task, fn(task), name))
+    zs = baseline_encoder("zero-shot", full_hist, bb)
+    zs.cache = cache
+    zs_test = zs.encode(test_hist)
+    iv = l2_normalise(item_vectors(task, bb, cache))
+    zs_scores = np.stack(zs_test["vector"].to_numpy()) @ iv.T
+    zs_scores = _aligned(zs_test["user_id"].to_list(), zs_scores, task.test_users)
+    results["peers"]["zero-shot (cosine)"] = _metrics(evaluate_scores(task, zs_scores, "zs"))
+    feats = zs.encode(full_hist)
+    results["zero-shot probe"] = probe(
+        feats["user_id"].to_list(), np.stack(feats["vector"].to_numpy()), labels, n_probe
+    )
+    print("peers", json.dumps(results["peers"]), "zero-shot probe", results["zero-shot probe"])
 
 
 def _tables(results: dict) -> None:
