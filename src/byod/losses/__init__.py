@@ -2,5 +2,6 @@
 
 from byod.losses.info_nce import InfoNCELoss
 from byod.losses.sampled_softmax import SampledSoftmaxLoss, sample_candidates
+from byod.losses.set_softmax import SetSoftmaxLoss
 
-__all__ = ["InfoNCELoss", "SampledSoftmaxLoss", "sample_candidates"]
+__all__ = ["InfoNCELoss", "SampledSoftmaxLoss", "SetSoftmaxLoss", "sample_candidates"]

@@ -43,6 +43,10 @@ class Embedder:
         """Contrastive projections ``(B, out_dim)``, L2-normalised."""
         return self.model(*self._inputs(batch))
 
+    def pooled(self, batch: Batch) -> torch.Tensor:
+        """Pooled features ``(B, dim)`` before the projection head."""
+        return self.model.pool(*self._inputs(batch))
+
     def states(self, batch: Batch) -> torch.Tensor:
         """Per-position outputs ``(B, L, dim)`` (causal when the model is)."""
         return self.model.states(*self._inputs(batch))

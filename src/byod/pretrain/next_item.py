@@ -125,16 +125,26 @@ class NextItemObjective(Objective):
         items = embed.items(cand).float()
         return self.loss(states[keep.to(states.device)].float(), t, items, cand, log_q)
 
+    @staticmethod
+    def _units(targets: torch.Tensor) -> int:
+        """What the loss averages over: here every target position."""
+        return int((targets >= 0).sum())
+
+    def _sampling(self) -> tuple[int, int]:
+        """(uniform negatives, largest table that gets the full softmax)."""
+        return self.loss.n_negatives, self.loss.full_below
+
     def _candidates(
         self, arrays: HistoryArrays, targets: torch.Tensor, rng: np.random.Generator
     ) -> tuple[torch.Tensor, torch.Tensor] | None:
         n_items = len(arrays.vectors)
-        if not self.loss.sampled(n_items):
+        n_negatives, full_below = self._sampling()
+        if not n_negatives or n_items <= full_below:
             return None
         if self._popularity is None or len(self._popularity) != n_items:
             self.eligible(arrays)
         t = targets[targets >= 0].numpy()
-        cand, log_q = sample_candidates(t, n_items, self.loss.n_negatives, self._popularity, rng)
+        cand, log_q = sample_candidates(t, n_items, n_negatives, self._popularity, rng)
         return torch.from_numpy(cand), torch.from_numpy(log_q)
 
     def backward(
@@ -154,7 +164,7 @@ class NextItemObjective(Objective):
         """
         batch, targets = self.sampler.batch(arrays, users, rng)
         candidates = self._candidates(arrays, targets, rng)
-        n_total = int((targets >= 0).sum())
+        n_total = self._units(targets)
         ctx = autocast if autocast is not None else contextlib.nullcontext
         total = 0.0
         for start in range(0, len(batch), chunk_size):
@@ -183,11 +193,11 @@ class NextItemObjective(Objective):
         """The mean next-event loss of one batch of ``users``, without gradients."""
         batch, targets = self.sampler.batch(arrays, users, rng)
         candidates = self._candidates(arrays, targets, rng)
-        n_total = int((targets >= 0).sum())
+        n_total = self._units(targets)
         total = 0.0
         for start in range(0, len(batch), chunk_size):
             tpart = targets[start : start + chunk_size]
-            n = int((tpart >= 0).sum())
+            n = self._units(tpart)
             if n:
                 part = batch.slice(start, start + chunk_size)
                 total += n / n_total * float(self._loss(embed, part, tpart, candidates))

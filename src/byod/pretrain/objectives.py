@@ -24,6 +24,7 @@ from torch import nn
 from byod.encoders.histories import HistoryArrays
 from byod.errors import ByodError, ConfigError
 from byod.pretrain.base import Embed, Objective
+from byod.pretrain.future import FutureObjective
 from byod.pretrain.next_item import NextItemObjective
 from byod.pretrain.views import ClueViews, NextViews, SimclrViews, SlicesViews
 
@@ -37,6 +38,7 @@ __all__ = [
     "OBJECTIVE_CLASSES",
     "NotEnoughPairsError",
     "NextItemObjective",
+    "FutureObjective",
     "parse_objective_spec",
     "MIN_USERS",
 ]
@@ -82,7 +84,14 @@ class NextObjective(Objective):
 
 OBJECTIVE_CLASSES: dict[str, type[Objective]] = {
     c.name: c
-    for c in (ClueObjective, SlicesObjective, SimclrObjective, NextObjective, NextItemObjective)
+    for c in (
+        ClueObjective,
+        SlicesObjective,
+        SimclrObjective,
+        NextObjective,
+        NextItemObjective,
+        FutureObjective,
+    )
 }
 
 

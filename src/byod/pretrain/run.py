@@ -38,9 +38,11 @@ _ENCODER_KEYS = (
     "causal", "whiten", "id_buckets",
 )  # fmt: skip
 ITEM_IDS = ("off", "hashed")
-_TIMELINE_OBJECTIVES = {"slices", "next-item"}  # they read the merged timeline
+_TIMELINE_OBJECTIVES = {"slices", "next-item", "future"}  # they read the merged timeline
 # View-sampler options (each objective takes those its sampler has).
-_VIEW_KEYS = ("min_events", "random_slices", "min_crop", "delete", "substitute", "reorder")
+_VIEW_KEYS = (
+    "min_events", "random_slices", "min_crop", "delete", "substitute", "reorder", "horizon",
+)  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +64,9 @@ class PretrainConfig:
         patience: 3
 
     Attributes:
-        objective: ``clue``, ``slices``, ``simclr``, ``next``, or a weighted combination
-            ``"clue:1,slices:1"`` trained in one run (total loss = weighted sum).
+        objective: ``clue``, ``slices``, ``simclr``, ``next``, ``next-item``, ``future``, or a
+            weighted combination ``"next-item:1,clue:0.5"`` trained in one run (total loss =
+            weighted sum).
         backbone: packaged backbone name or a sentence-transformers folder.
         max_events: the longest view, and the chunk length when encoding a full history.
         views: view-sampler options (``min_events``: shortest random slice; ``random_slices``:
