@@ -38,6 +38,7 @@ NEXT_VARIANTS = {
     "next-item+ids": ("next-item", "hashed"),
     "next-item+clue": ("next-item:1,clue:0.5", "off"),
     "next-item+clue+ids": ("next-item:1,clue:0.5", "hashed"),
+    "next-item+future": ("next-item:1,future:0.5", "off"),
 }
 METRICS = [("sampled-100", "hr@10"), ("sampled-100", "ndcg@10"), ("full", "hr@10"),
            ("full", "ndcg@10")]  # fmt: skip
