@@ -43,6 +43,12 @@ RecBole's ``SASRec.predict`` on the first batch, which makes the per-epoch valid
     .venv/bin/python bench/peer_recbole.py --epochs 1          # Pop and SASRec
     .venv/bin/python bench/peer_recbole.py --quick             # Pop only: a smoke check
     .venv/bin/python bench/peer_recbole.py --models SASRec --epochs 3 --max-minutes 120
+    .venv/bin/python bench/peer_recbole.py --models SASRec --epochs 300 --patience 10 \
+        --max-minutes 600   # to convergence: RecBole's early stopping on valid NDCG@10, capped
+
+SASRec is trained with RecBole's cross-entropy loss over all items (``loss_type: CE``, the
+variant of Klenitskiy & Vasilev 2023); ``--patience`` is RecBole's ``stopping_step`` and the
+result records ``stopped_by`` (early stopping, the time cap or the epoch count).
     .venv/bin/python bench/peer_recbole.py --quick --ours runs/bench-transfer/transfer/recommend.parquet
 
 Results go to ``runs/peer_recbole/results.json`` (runs of other models already there are kept);
@@ -153,7 +159,7 @@ def run_driver(python: Path, model: str, args: argparse.Namespace) -> dict[str, 
     out.unlink(missing_ok=True)
     cmd = [str(python), "-W", "ignore", str(Path(__file__).resolve()), "--driver", model,
            "--epochs", str(args.epochs), "--out", str(out)]  # fmt: skip
-    cmd += ["--threads", str(args.threads)]
+    cmd += ["--threads", str(args.threads), "--patience", str(args.patience)]
     if args.max_minutes:
         cmd += ["--max-minutes", str(args.max_minutes)]
     threads = str(args.threads)
@@ -225,7 +231,8 @@ def print_table(results: dict[str, Any]) -> None:
     for model, run in results["runs"].items():
         if run["trainable"]:
             print(f"{model}: {run['epochs_run']} epoch(s) of {run['epochs_requested']} requested"
-                  f"{' (stopped by --max-minutes)' if run['capped'] else ''}; "
+                  f" (stopped by {run.get('stopped_by', 'time cap' if run['capped'] else 'epochs')})"
+                  "; "
                   f"train s excludes per-epoch validation ({run['valid_s']:.1f} s)")  # fmt: skip
         print(f"{model}: RecBole's LOO targets match byod's for {run['targets_match_byod']}; "
               f"{run['versions']['threads']} torch thread(s)")  # fmt: skip
@@ -283,7 +290,7 @@ class TimeCap(Exception):
     """Raised after an epoch when the next one would not fit in --max-minutes."""
 
 
-def recbole_config(model: str, mode: str, epochs: int) -> dict[str, Any]:
+def recbole_config(model: str, mode: str, epochs: int, patience: int = 10) -> dict[str, Any]:
     config: dict[str, Any] = {
         "data_path": str(DATA_ROOT),
         "checkpoint_dir": str(PEER / "checkpoints"),
@@ -315,7 +322,7 @@ def recbole_config(model: str, mode: str, epochs: int) -> dict[str, Any]:
         "valid_metric": "NDCG@10",
         "eval_batch_size": 4096,
         "epochs": epochs,
-        "stopping_step": 10,
+        "stopping_step": patience,  # validations without improvement before RecBole stops
         "train_batch_size": 256,
         "learning_rate": 0.001,
         "train_neg_sample_args": None,  # CE for SASRec; Pop then counts positives only
@@ -325,10 +332,11 @@ def recbole_config(model: str, mode: str, epochs: int) -> dict[str, Any]:
     return config
 
 
-def make_config(model: str, mode: str, epochs: int) -> Any:
+def make_config(model: str, mode: str, epochs: int, patience: int = 10) -> Any:
     from recbole.config import Config
 
-    config = Config(model=model, dataset=DATASET, config_dict=recbole_config(model, mode, epochs))
+    settings = recbole_config(model, mode, epochs, patience)
+    config = Config(model=model, dataset=DATASET, config_dict=settings)
     assert config["device"].type == "cpu", config["device"]
     return config
 
@@ -407,9 +415,14 @@ def fit(trainer: Any, train: Any, valid: Any, max_minutes: float | None) -> dict
         trainer.fit(train, valid, saved=True, show_progress=False, callback_fn=cap)
     except TimeCap:
         capped = True
+    ran = len(times["train"])
+    stopped_by = "time cap" if capped and ran < trainer.epochs else "epochs"
+    if not capped and ran < trainer.epochs:
+        stopped_by = "early stopping"
     return {
-        "epochs_run": len(times["train"]),
-        "capped": capped and len(times["train"]) < trainer.epochs,
+        "epochs_run": ran,
+        "stopped_by": stopped_by,
+        "capped": capped and ran < trainer.epochs,
         "train_s": round(sum(times["train"]), 2),
         "valid_s": round(times["valid"], 2),
         "epoch_s": [round(t, 1) for t in times["train"]],
@@ -532,7 +545,7 @@ def driver(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     sys.argv = sys.argv[:1]  # RecBole's Config would read this script's arguments as its own
     model = args.driver
-    config = make_config(model, "uni100", args.epochs)
+    config = make_config(model, "uni100", args.epochs, args.patience)
     init_logger(config)
     t = time.perf_counter()
     dataset, (train, valid, test) = build(config)
@@ -583,6 +596,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--models", default="Pop,SASRec", help="comma-separated RecBole models")
     parser.add_argument("--epochs", type=int, default=1, help="training epochs (Pop: ignored)")
     parser.add_argument("--max-minutes", type=float, help="start no epoch that would end later")
+    parser.add_argument("--patience", type=int, default=10,
+                        help="RecBole's stopping_step: epochs without a better validation "
+                        "NDCG@10 before training stops (with a large --epochs: to convergence)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=2, help="torch threads in RecBole")
     parser.add_argument("--quick", action="store_true", help="Pop only: a smoke check")
     parser.add_argument("--ours", type=Path, help="byod transfer results (Parquet) to compare")

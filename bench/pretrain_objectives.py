@@ -10,6 +10,17 @@ backbone's event vectors (no training); ratios are against it.
 
     python bench/pretrain_objectives.py --dataset ml-100k --epochs 5        # iterate
     python bench/pretrain_objectives.py --dataset ml-1m --seeds 3 --out runs/objectives
+
+``--suite next-item``: the ``next-item`` objective (ids off / hashed, alone or mixed) on the
+leave-one-out split of :mod:`byod.transfer.nextitem`. Event texts are the item texts (no rating:
+the item table is the catalogue); pretraining sees the events before each user's validation
+target, the model's own scores (user state . item table) rank the test target given every event
+before it, sampled-100 and full ranking. Peers in the same run: co-occurrence, item-kNN,
+popularity, and the zero-shot mean of event vectors scored by cosine with the item vectors; the
+attribute probe of the model's pooled features runs beside the zero-shot one on the same texts::
+
+    python bench/pretrain_objectives.py --suite next-item --variants next-item,next-item+ids \
+        --epochs 40 --patience 3 --train-seeds 0,1,2 --out runs/next-item
 """
 
 from __future__ import annotations
@@ -93,7 +104,20 @@ def main() -> None:
     parser.add_argument("--zero-shot-from", default=None,
                         help="results.json of a run on the same data and seeds: reuse its peer "
                         "figures (to shard variants over processes)")  # fmt: skip
+    parser.add_argument("--suite", choices=["attributes", "next-item"], default="attributes")
+    parser.add_argument("--train-seeds", default="0", help="next-item: pretraining seeds")
+    parser.add_argument("--max-events", type=int, default=64)
+    parser.add_argument("--eval-only", action="store_true",
+                        help="next-item: evaluate the models already in --out (the best epoch "
+                        "early stopping saved), without training; peers are skipped")  # fmt: skip
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="next-item: wall-time cap per pretraining run (TrainConfig)")  # fmt: skip
     args = parser.parse_args()
+    if args.suite == "next-item":
+        from next_item_suite import run_next_item
+
+        run_next_item(args, probe)
+        return
     out = Path(args.out)
     home = Path(os.environ.get("BYOD_HOME") or Path.home() / ".cache" / "byod")
     vector_cache_dir = home / "text-vectors"

@@ -146,3 +146,10 @@ def test_config_sections_reject_unknown_keys() -> None:
         PretrainConfig.from_dict({"train": {"epoch": 3}})
     cfg = PretrainConfig.from_dict({"loss": {"temperature": 0.1}})
     assert cfg.loss == {"temperature": 0.1, "learnable": True}
+
+
+def test_a_wall_time_cap_starts_no_epoch_that_would_end_after_it(arrays) -> None:
+    trainer = _trainer(arrays, epochs=5)
+    trainer.config = trainer.config.__class__(**{**trainer.config.__dict__, "max_minutes": 0.0})
+    state = trainer.fit(arrays)
+    assert state.epoch == 1 and len(state.history) == 1

@@ -3,6 +3,9 @@
 Each word (lower-cased, split on whitespace and ``|``) adds 1 to one of ``dim`` buckets chosen by a
 stable hash, with a hashed sign to keep collisions from only adding up (the "hashing trick").
 Useful as a baseline and for tests and smoke runs where a neural backbone would be slow.
+
+:func:`hash_keys` is the same trick for item ids: a stable 63-bit hash of an item's text key;
+``key % n`` picks one of ``n`` id-embedding rows, so the id table needs no vocabulary.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 
 from byod.vectors import l2_normalise
 
-__all__ = ["HashingBackbone"]
+__all__ = ["HashingBackbone", "hash_keys"]
 
 _TOKEN = re.compile(r"[^\s|,;:()\[\]]+")
 
@@ -41,3 +44,14 @@ class HashingBackbone:
                 slot, sign = self._slot(word)
                 out[i, slot] += sign
         return l2_normalise(out)
+
+
+def hash_keys(keys: list[str]) -> np.ndarray:
+    """Stable 63-bit hash ``(len(keys),)`` int64 of each key (blake2b, not Python's ``hash``)."""
+    return np.array(
+        [
+            int.from_bytes(hashlib.blake2b(k.encode(), digest_size=8).digest(), "little") >> 1
+            for k in keys
+        ],
+        dtype=np.int64,
+    )

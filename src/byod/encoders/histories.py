@@ -17,6 +17,7 @@ import torch
 from byod.data.schema import validate
 from byod.encoders.backbone import TextBackbone
 from byod.encoders.cache import EmbeddingCache, encode_unique
+from byod.encoders.hashing import hash_keys
 
 __all__ = ["HistoryArrays", "View", "Batch", "collate"]
 
@@ -70,6 +71,8 @@ class HistoryArrays:
         days: (E,) float64 event times in days since the epoch.
         vectors: (T, dim) float32, one row per distinct event text.
         services: service names; index 0 is reserved for services unknown to a model.
+        texts: the distinct event texts, one per row of ``vectors`` (the item keys that hashed
+            item ids are built from); None when unknown.
     """
 
     user_ids: list[str]
@@ -80,6 +83,7 @@ class HistoryArrays:
     days: np.ndarray
     vectors: np.ndarray
     services: list[str]
+    texts: list[str] | None = None
 
     @classmethod
     def build(
@@ -131,7 +135,14 @@ class HistoryArrays:
             days=flat["us"].to_numpy().astype(np.float64) / _US_PER_DAY,
             vectors=vectors,
             services=services,
+            texts=uniq.to_list(),
         )
+
+    def item_keys(self) -> np.ndarray:
+        """Hashed item key ``(T,)`` int64 of every distinct event text (row of ``vectors``)."""
+        if self.texts is None:
+            raise ValueError("these history arrays were built without their event texts")
+        return hash_keys(self.texts)
 
     @property
     def n_histories(self) -> int:

@@ -8,6 +8,13 @@ pre-norm transformer mixes them; the mean of the valid outputs is the feature ve
 (:meth:`SequenceEncoder.pool`), and its projection by a head, L2-normalised, is what the
 contrastive losses see (:meth:`SequenceEncoder.forward`); as in SimCLR, features are taken before
 the projection head.
+
+For the ``next-item`` objective the encoder is *causal* (``causal=True``: each position attends
+only to itself and earlier events) and its per-position outputs (:meth:`SequenceEncoder.states`)
+are scored against an item table built by the same input map (:meth:`SequenceEncoder.embed_items`,
+tied input / output item embeddings as in SASRec): an item is its text vector, optionally whitened
+(``whiten``) and projected, plus an optional hashed item-id embedding (``id_buckets`` > 0) that only
+counts for items seen in pretraining (others fall back to the text alone).
 """
 
 from __future__ import annotations
@@ -37,6 +44,11 @@ class SequenceEncoderConfig:
         max_events: longest history the position embedding covers.
         n_services: service vocabulary size (index 0 = unknown).
         recency_buckets: number of log-scaled recency buckets.
+        causal: each position attends only to itself and earlier events (next-item training);
+            the pooled feature is then the mean of the causal outputs.
+        whiten: whiten event vectors (PCA whitening fitted on the training item table, kept in
+            the weights) before the input projection.
+        id_buckets: size of the hashed item-id embedding (0: text only).
     """
 
     input_dim: int
@@ -49,6 +61,9 @@ class SequenceEncoderConfig:
     max_events: int = 64
     n_services: int = 8
     recency_buckets: int = 24
+    causal: bool = False
+    whiten: bool = False
+    id_buckets: int = 0
 
 
 def recency_bucket(days: torch.Tensor, buckets: int) -> torch.Tensor:
@@ -77,35 +92,86 @@ class SequenceEncoder(nn.Module):
         )
         self.norm = nn.LayerNorm(c.dim)
         self.head = nn.Linear(c.dim, c.out_dim)
+        if c.whiten:
+            self.register_buffer("white_mean", torch.zeros(c.input_dim))
+            self.register_buffer("white_matrix", torch.eye(c.input_dim))
+        if c.id_buckets:
+            self.item_id = nn.Embedding(c.id_buckets, c.dim)
+            # The key of the pretraining item that owns each bucket (0: none): an item whose key
+            # differs (an unseen item, or the loser of a collision) is its text alone.
+            self.register_buffer("id_key", torch.zeros(c.id_buckets, dtype=torch.int64))
         self._init()
 
     def _init(self) -> None:
         for emb in (self.position, self.recency, self.service):
             nn.init.normal_(emb.weight, std=0.02)
+        if self.config.id_buckets:
+            nn.init.normal_(self.item_id.weight, std=0.02)
 
-    def pool(
+    @torch.no_grad()
+    def fit_whitening(self, vectors: torch.Tensor, shrink: float = 0.01) -> None:
+        """Fit PCA whitening on item vectors ``(T, input_dim)``.
+
+        Eigenvalues get ``shrink`` x their mean added, so near-empty directions are not blown up.
+        """
+        if not self.config.whiten:
+            raise ValueError("this encoder was built with whiten=False")
+        x = vectors.double()
+        mean = x.mean(0)
+        cov = torch.cov((x - mean).T) if len(x) > 1 else torch.eye(x.shape[1], dtype=x.dtype)
+        vals, vecs = torch.linalg.eigh(cov)
+        vals = vals.clamp(min=0) + shrink * vals.clamp(min=0).mean() + 1e-12
+        self.white_mean.copy_(mean.float())
+        self.white_matrix.copy_((vecs / vals.sqrt()).float())
+
+    @torch.no_grad()
+    def mark_seen(self, keys: torch.Tensor) -> None:
+        """Give the items of hashed keys ``(n,)`` (seen in pretraining) their id buckets."""
+        self.id_key[keys % self.config.id_buckets] = keys
+
+    def item_ids(self, keys: torch.Tensor) -> torch.Tensor:
+        """Id bucket of each hashed item key ``(...)``; -1 for an item not seen in pretraining."""
+        buckets = keys % self.config.id_buckets
+        return torch.where(self.id_key[buckets] == keys, buckets, -1)
+
+    def embed_items(self, vectors: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Item (or event) embeddings ``(..., dim)`` from text vectors ``(..., input_dim)``.
+
+        ``ids`` ``(...)`` are id buckets from :meth:`item_ids` (only used when ``id_buckets`` >
+        0); -1 (an item not seen in pretraining) adds nothing: that item is its text alone.
+        """
+        if self.config.whiten:
+            vectors = (vectors - self.white_mean.to(vectors.dtype)) @ self.white_matrix.to(
+                vectors.dtype
+            )
+        x = self.project(vectors)
+        if self.config.id_buckets and ids is not None:
+            known = (ids >= 0).unsqueeze(-1).to(x.dtype)
+            x = x + self.item_id(ids.clamp(min=0)) * known
+        return x
+
+    def states(
         self,
         vectors: torch.Tensor,
         mask: torch.Tensor,
         recency_days: torch.Tensor,
         service: torch.Tensor,
+        ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The feature vector: mean of the transformer outputs, before the projection head.
+        """Per-position outputs ``(B, L, dim)`` (causal when ``config.causal``).
 
         Args:
             vectors: (B, L, input_dim) event vectors, left-aligned; padding where ``mask`` is False.
             mask: (B, L) True for real events.
             recency_days: (B, L) days before the view's last event.
             service: (B,) service of each view, or (B, L) service of each event.
-
-        Returns:
-            (B, dim) pooled features (not normalised).
+            ids: (B, L) hashed item-id buckets (None: text only).
         """
         c = self.config
         lengths = mask.sum(1, keepdim=True)  # (B, 1)
         steps = torch.arange(mask.shape[1], device=mask.device).unsqueeze(0)
         from_end = (lengths - 1 - steps).clamp(min=0, max=c.max_events - 1)  # 0 = most recent
-        x = self.project(vectors)
+        x = self.embed_items(vectors, ids)
         x = (
             x
             + self.position(from_end)
@@ -115,10 +181,41 @@ class SequenceEncoder(nn.Module):
             service = service.unsqueeze(1).expand(-1, mask.shape[1])
         x = self.dropout(x + self.service(service))
         if self.transformer is not None:
-            x = self.transformer(x, src_key_padding_mask=~mask)
-        x = self.norm(x)
+            causal = None
+            if c.causal:
+                n = mask.shape[1]
+                causal = torch.ones(n, n, dtype=torch.bool, device=mask.device).triu(1)
+            x = self.transformer(x, mask=causal, src_key_padding_mask=~mask)
+        return self.norm(x)
+
+    def pool(
+        self,
+        vectors: torch.Tensor,
+        mask: torch.Tensor,
+        recency_days: torch.Tensor,
+        service: torch.Tensor,
+        ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The feature vector: mean of the outputs over real events, before the projection head.
+
+        Inputs as :meth:`states`. Returns (B, dim) pooled features (not normalised).
+        """
+        x = self.states(vectors, mask, recency_days, service, ids)
         weights = mask.unsqueeze(-1).to(x.dtype)
         return (x * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+    def last_state(
+        self,
+        vectors: torch.Tensor,
+        mask: torch.Tensor,
+        recency_days: torch.Tensor,
+        service: torch.Tensor,
+        ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The output at each view's last real event ``(B, dim)``: the next-item query."""
+        x = self.states(vectors, mask, recency_days, service, ids)
+        last = (mask.sum(1) - 1).clamp(min=0)
+        return x[torch.arange(len(x), device=x.device), last]
 
     def forward(
         self,
@@ -126,13 +223,15 @@ class SequenceEncoder(nn.Module):
         mask: torch.Tensor,
         recency_days: torch.Tensor,
         service: torch.Tensor,
+        ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Encode a batch for a contrastive loss: :meth:`pool`, then the projection head.
 
         Returns:
             (B, out_dim) L2-normalised projections.
         """
-        return F.normalize(self.head(self.pool(vectors, mask, recency_days, service)), dim=-1)
+        pooled = self.pool(vectors, mask, recency_days, service, ids)
+        return F.normalize(self.head(pooled), dim=-1)
 
     def extra_repr(self) -> str:
         """Parameter count, shown when the module is printed."""

@@ -41,16 +41,26 @@ from byod.encoders.backbone import (
     open_backbone,
     weights_fingerprint,
 )
-from byod.encoders.cache import EmbeddingCache
+from byod.encoders.cache import EmbeddingCache, encode_unique
+from byod.encoders.hashing import hash_keys
 from byod.encoders.histories import HistoryArrays, View, collate
 from byod.encoders.sequence import SequenceEncoder, SequenceEncoderConfig
 from byod.errors import ByodError
 from byod.vectors import l2_normalise
 
-__all__ = ["UserEncoder", "UserEncoderConfig", "MODES", "VIEWS", "FEATURES", "model_hash"]
+__all__ = [
+    "UserEncoder",
+    "UserEncoderConfig",
+    "MODES",
+    "VIEWS",
+    "FEATURES",
+    "ITEM_IDS",
+    "model_hash",
+]
 
 MODES = ("sequence", "mean", "flat")
 VIEWS = ("services", "timeline", "both")
+ITEM_IDS = ("off", "hashed")
 FEATURES = ("pooled", "projected")  # before / after the contrastive projection head
 _CONFIG = "user_encoder.json"
 _WEIGHTS = "sequence.safetensors"
@@ -73,8 +83,15 @@ class UserEncoderConfig:
     # How event texts were written for training (SerializeConfig.rendering()); reused for the
     # raw events of new users. None: the defaults (no time prefix, per service).
     rendering: dict[str, Any] | None = None
+    # "off": items are their text alone (embeds users / items of another system); "hashed": the
+    # sequence encoder adds a hashed id embedding for items seen in pretraining.
+    item_ids: str = "off"
 
     def __post_init__(self) -> None:
+        if self.item_ids not in ITEM_IDS:
+            raise ByodError(f"item_ids must be one of {list(ITEM_IDS)}, got {self.item_ids!r}")
+        if self.item_ids == "hashed" and not (self.sequence and self.sequence.id_buckets):
+            raise ByodError("item_ids 'hashed' needs a sequence encoder with id_buckets > 0")
         if self.views not in VIEWS:
             raise ByodError(f"views must be one of {list(VIEWS)}, got {self.views!r}")
         if self.feature not in FEATURES:
@@ -223,6 +240,7 @@ class UserEncoder:
         """Encode every chunk; each owner's vector is its chunks' mean weighted by length."""
         owners, views = chunks
         table = torch.from_numpy(arrays.vectors).to(self.device)
+        ids = self._ids(arrays)
         feats = np.zeros((len(views), self.dim), dtype=np.float32)
         # Batches of similar lengths: padding costs attention time for nothing.
         order = np.argsort([len(v.events) for v in views], kind="stable")
@@ -230,7 +248,10 @@ class UserEncoder:
             idx = order[start : start + batch_size]
             b = collate([views[i] for i in idx]).to(self.device)
             fn = self.sequence if self.config.feature == "projected" else self.sequence.pool
-            feats[idx] = fn(table[b.events], b.mask, b.recency, b.service).float().cpu().numpy()
+            ev_ids = ids[b.events] if ids is not None else None
+            feats[idx] = (
+                fn(table[b.events], b.mask, b.recency, b.service, ev_ids).float().cpu().numpy()
+            )
         n_owners = int(owners.max()) + 1 if len(owners) else 0
         weights = np.array([len(v.events) for v in views], dtype=np.float32)
         out = np.zeros((n_owners, self.dim), dtype=np.float32)
@@ -238,6 +259,74 @@ class UserEncoder:
         total = np.zeros(n_owners, dtype=np.float32)
         np.add.at(total, owners, weights)
         return out / np.maximum(total, 1.0)[:, None]
+
+    def _ids(self, arrays: HistoryArrays) -> torch.Tensor | None:
+        """Id bucket per event text ``(T,)`` (-1: unseen) when ``item_ids`` is ``hashed``."""
+        if self.config.item_ids != "hashed":
+            return None
+        return self.sequence.item_ids(torch.from_numpy(arrays.item_keys()).to(self.device))
+
+    def _check_next_item(self) -> None:
+        if self.sequence is None or not self.sequence.config.causal:
+            raise ByodError(
+                "this model cannot score next items: it was not trained with the 'next-item' "
+                "objective (pretrain with e.g. objective 'next-item:1,clue:0.5')"
+            )
+
+    @torch.no_grad()
+    def user_states(self, arrays: HistoryArrays, *, batch_size: int = 256) -> np.ndarray:
+        """Next-item queries ``(n_users, dim)``: the causal state after each user's last event.
+
+        Reads the last ``max_events`` events of each user's merged timeline.
+        """
+        self._check_next_item()
+        table = torch.from_numpy(arrays.vectors).to(self.device)
+        ids = self._ids(arrays)
+        out = np.zeros((len(arrays.user_ids), self.sequence.config.dim), dtype=np.float32)
+        for start in range(0, len(arrays.user_ids), batch_size):
+            users = range(start, min(start + batch_size, len(arrays.user_ids)))
+            views = []
+            for u in users:
+                n = arrays.timeline_length(u)
+                views.append(arrays.timeline(u, max(0, n - self._chunk), n))
+            b = collate(views).to(self.device)
+            ev_ids = ids[b.events] if ids is not None else None
+            state = self.sequence.last_state(table[b.events], b.mask, b.recency, b.service, ev_ids)
+            out[start : start + len(views)] = state.float().cpu().numpy()
+        return out
+
+    @torch.no_grad()
+    def item_embeddings(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+        """Item-table rows ``(n_items, dim)`` for item texts (the keys event texts are).
+
+        With ``item_ids: hashed`` an item seen in pretraining gets its id embedding added; any
+        other item is its text alone.
+        """
+        self._check_next_item()
+        vectors = encode_unique(texts, self.backbone, self.cache, progress=progress)
+        v = torch.from_numpy(vectors).to(self.device)
+        ids = None
+        if self.config.item_ids == "hashed":
+            ids = self.sequence.item_ids(torch.from_numpy(hash_keys(texts)).to(self.device))
+        return (
+            self.sequence.embed_items(v, ids.to(self.device) if ids is not None else None)
+            .float()
+            .cpu()
+            .numpy()
+        )
+
+    def next_item_scores(
+        self, histories: pl.DataFrame, item_texts: list[str], *, progress: bool = False
+    ) -> tuple[list[str], np.ndarray]:
+        """The model's own next-item scores: ``(user ids, (n_users, n_items))``.
+
+        ``score(u, i) = <state after u's last event, item embedding of i>``, the dot product the
+        ``next-item`` objective trains; ``histories`` must end before the target.
+        """
+        arrays = self.arrays(histories, progress=progress)
+        states = self.user_states(arrays)
+        items = self.item_embeddings(item_texts, progress=progress)
+        return list(arrays.user_ids), states @ items.T
 
     def save(self, model_dir: str | Path) -> Path:
         """Write the config and weights into ``model_dir`` (each file atomically)."""

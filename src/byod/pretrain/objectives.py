@@ -14,19 +14,19 @@ make pairs for; the total loss is ``sum_k weight_k * loss_k``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from byod.encoders.histories import Batch, HistoryArrays, collate
+from byod.encoders.histories import HistoryArrays
 from byod.errors import ByodError, ConfigError
-from byod.losses import InfoNCELoss
-from byod.pretrain.grad_cache import grad_cache_step
-from byod.pretrain.views import ClueViews, NextViews, PairSampler, SimclrViews, SlicesViews
+from byod.pretrain.base import Embed, Objective
+from byod.pretrain.future import FutureObjective
+from byod.pretrain.next_item import NextItemObjective
+from byod.pretrain.views import ClueViews, NextViews, SimclrViews, SlicesViews
 
 __all__ = [
     "Objective",
@@ -37,56 +37,17 @@ __all__ = [
     "ObjectiveMix",
     "OBJECTIVE_CLASSES",
     "NotEnoughPairsError",
+    "NextItemObjective",
+    "FutureObjective",
     "parse_objective_spec",
     "MIN_USERS",
 ]
 
-Embed = Callable[[Batch], torch.Tensor]
 MIN_USERS = 4  # 2 held out for the validation loss, 2 for a training batch (1 positive, 1 negative)
 
 
 class NotEnoughPairsError(ByodError):
     """The data has too few users who can form a positive pair for an objective."""
-
-
-class Objective(nn.Module):
-    """A positive-pair sampler and the contrastive loss over (B, d) pairs of its views.
-
-    Args:
-        sampler: makes two views of a user.
-        loss: maps two (B, d) embedding sets to a scalar (in-batch negatives).
-    """
-
-    name: ClassVar[str] = ""
-    requirement: ClassVar[str] = ""  # which users can form a pair, for error messages
-    sampler_class: ClassVar[type] = ClueViews
-
-    def __init__(self, sampler: PairSampler, loss: nn.Module) -> None:
-        super().__init__()
-        self.sampler = sampler
-        self.loss = loss
-
-    @classmethod
-    def build(cls, max_events: int, views: dict[str, Any] | None = None, **loss: Any) -> Objective:
-        """The objective with its sampler's ``views`` options (others ignored) and InfoNCE args."""
-        known = {f.name for f in dataclasses.fields(cls.sampler_class)}
-        options = {k: v for k, v in (views or {}).items() if k in known}
-        return cls(cls.sampler_class(max_events=max_events, **options), InfoNCELoss(**loss))
-
-    def eligible(self, arrays: HistoryArrays) -> np.ndarray:
-        """Indices of the users this objective can make a pair for."""
-        return self.sampler.eligible(arrays)
-
-    def pairs(
-        self, arrays: HistoryArrays, users: np.ndarray, rng: np.random.Generator
-    ) -> tuple[Batch, Batch]:
-        """Row ``i`` of both batches is a positive pair of views of ``users[i]``."""
-        pairs = [self.sampler.pair(arrays, int(u), rng) for u in users]
-        return collate([p[0] for p in pairs]), collate([p[1] for p in pairs])
-
-    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """The loss of (B, d) embeddings of the two views."""
-        return self.loss(a, b)
 
 
 class ClueObjective(Objective):
@@ -122,7 +83,15 @@ class NextObjective(Objective):
 
 
 OBJECTIVE_CLASSES: dict[str, type[Objective]] = {
-    c.name: c for c in (ClueObjective, SlicesObjective, SimclrObjective, NextObjective)
+    c.name: c
+    for c in (
+        ClueObjective,
+        SlicesObjective,
+        SimclrObjective,
+        NextObjective,
+        NextItemObjective,
+        FutureObjective,
+    )
 }
 
 
@@ -228,12 +197,7 @@ class ObjectiveMix(nn.Module):
             mine = self._users(k, users)
             if len(mine) < 2:  # no negative in the batch
                 continue
-            a, b = obj.pairs(arrays, mine, rng)
-
-            def weighted(za: torch.Tensor, zb: torch.Tensor, obj=obj, w=w) -> torch.Tensor:
-                return w * obj(za, zb)
-
-            total += grad_cache_step(embed, weighted, a, b, chunk_size, autocast=autocast)
+            total += obj.backward(embed, arrays, mine, rng, chunk_size, autocast, w)
         return total
 
     @torch.no_grad()
@@ -255,17 +219,10 @@ class ObjectiveMix(nn.Module):
                 batch = mine[start : start + batch_size]
                 if len(batch) < 2:
                     continue
-                a, b = obj.pairs(arrays, batch, rng)
-                za, zb = (_chunked(embed, x, chunk_size) for x in (a, b))
-                losses.append(float(obj(za, zb)))
+                losses.append(obj.batch_loss(embed, arrays, batch, rng, chunk_size))
                 sizes.append(len(batch))
             out[obj.name] = float(np.average(losses, weights=sizes)) if losses else float("nan")
         out["total"] = float(
             sum(w * out[o.name] for o, w in zip(self.objectives, self.weights, strict=True))
         )
         return out
-
-
-def _chunked(embed: Embed, batch: Batch, chunk_size: int) -> torch.Tensor:
-    parts = [embed(batch.slice(i, i + chunk_size)) for i in range(0, len(batch), chunk_size)]
-    return torch.cat(parts).float()

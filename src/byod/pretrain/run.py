@@ -33,9 +33,16 @@ CHECKPOINT = "checkpoints/last.pt"
 
 
 # Sequence-encoder keys a user may set; input_dim, n_services and max_events come from the data.
-_ENCODER_KEYS = ("dim", "out_dim", "layers", "heads", "ff_mult", "dropout", "recency_buckets")
+_ENCODER_KEYS = (
+    "dim", "out_dim", "layers", "heads", "ff_mult", "dropout", "recency_buckets",
+    "causal", "whiten", "id_buckets",
+)  # fmt: skip
+ITEM_IDS = ("off", "hashed")
+_TIMELINE_OBJECTIVES = {"slices", "next-item", "future"}  # they read the merged timeline
 # View-sampler options (each objective takes those its sampler has).
-_VIEW_KEYS = ("min_events", "random_slices", "min_crop", "delete", "substitute", "reorder")
+_VIEW_KEYS = (
+    "min_events", "random_slices", "min_crop", "delete", "substitute", "reorder", "horizon",
+)  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,14 +57,16 @@ class PretrainConfig:
         views: {min_events: 8, random_slices: true}  # view-sampler options
         encode_views: null                           # services | timeline | both (null: derived)
         encoder: {dim: 128, layers: 2}               # SequenceEncoderConfig keys
-        loss: {temperature: 0.05, learnable: true}   # InfoNCELoss arguments
+        item_ids: off                                # off | hashed (id embedding per item)
+        loss: {temperature: 0.05, learnable: true}   # InfoNCE; next-item: negatives
         optimizer: {lr: 0.001, weight_decay: 0.01}   # AdamW arguments
         train: {epochs: 30, batch_size: 256}         # TrainConfig keys
         patience: 3
 
     Attributes:
-        objective: ``clue``, ``slices``, ``simclr``, ``next``, or a weighted combination
-            ``"clue:1,slices:1"`` trained in one run (total loss = weighted sum).
+        objective: ``clue``, ``slices``, ``simclr``, ``next``, ``next-item``, ``future``, or a
+            weighted combination ``"next-item:1,clue:0.5"`` trained in one run (total loss =
+            weighted sum).
         backbone: packaged backbone name or a sentence-transformers folder.
         max_events: the longest view, and the chunk length when encoding a full history.
         views: view-sampler options (``min_events``: shortest random slice; ``random_slices``:
@@ -65,8 +74,15 @@ class PretrainConfig:
         encode_views: what the saved encoder reads at inference: ``services`` (per-service
             histories, averaged), ``timeline`` (the merged timeline) or ``both``; None: from
             the objectives (``slices`` alone -> timeline, with others -> both, else services).
-        encoder: overrides of :class:`SequenceEncoderConfig` sizes.
-        loss: :class:`InfoNCELoss` arguments.
+        encoder: overrides of :class:`SequenceEncoderConfig` sizes (``causal`` and ``whiten``
+            default to on with ``next-item``, off otherwise; ``id_buckets``: size of the hashed
+            id table when ``item_ids`` is ``hashed``, default 32768).
+        item_ids: ``off``: items are their text alone (the encoder embeds users and items of
+            another system); ``hashed``: plus a hashed id embedding for items seen in
+            pretraining (unseen items fall back to their text).
+        loss: :class:`InfoNCELoss` arguments (``temperature``, ``learnable``) and, for
+            ``next-item``, ``negatives`` (uniform negatives of the sampled softmax, default
+            4096) and ``full_below`` (a full softmax for tables up to this many items).
         optimizer: ``torch.optim.AdamW`` arguments.
         train: the loop settings.
         patience: early-stopping patience in epochs.
@@ -86,6 +102,7 @@ class PretrainConfig:
     )
     train: TrainConfig = TrainConfig()
     patience: int = 3
+    item_ids: str = "off"
 
     def __post_init__(self) -> None:
         parse_objective_spec(self.objective)  # raises ConfigError on a bad spec
@@ -95,7 +112,9 @@ class PretrainConfig:
                 f"encode_views must be one of {list(VIEWS)} or null, got {self.encode_views!r}"
             )
         _check_keys(self.encoder, _ENCODER_KEYS, "encoder")
-        _check_keys(self.loss, ("temperature", "learnable"), "loss")
+        _check_keys(self.loss, ("temperature", "learnable", "negatives", "full_below"), "loss")
+        if self.item_ids not in ITEM_IDS:
+            raise ConfigError(f"item_ids must be one of {list(ITEM_IDS)}, got {self.item_ids!r}")
         _check_keys(self.optimizer, ("lr", "weight_decay", "betas", "eps"), "optimizer")
         if self.train.batch_size < 2 or self.train.chunk_size < 1:
             raise ConfigError("train.batch_size must be >= 2 and train.chunk_size >= 1")
@@ -118,9 +137,14 @@ class PretrainConfig:
         if self.encode_views is not None:
             return self.encode_views
         names = {n for n, _ in parse_objective_spec(self.objective)}
-        if "slices" not in names:
+        if not names & _TIMELINE_OBJECTIVES:
             return "services"
-        return "timeline" if names == {"slices"} else "both"
+        return "timeline" if names <= _TIMELINE_OBJECTIVES else "both"
+
+    @property
+    def next_item(self) -> bool:
+        """Whether ``next-item`` is among the objectives."""
+        return "next-item" in dict(parse_objective_spec(self.objective))
 
     def with_overrides(self, **train: Any) -> PretrainConfig:
         """A copy with ``train`` keys replaced (None values ignored), e.g. from CLI options."""
@@ -135,12 +159,25 @@ def _check_keys(raw: dict[str, Any], valid: Any, where: str) -> None:
 
 
 def _sequence_config(cfg: PretrainConfig, arrays: HistoryArrays) -> SequenceEncoderConfig:
+    derived = {"causal": cfg.next_item, "whiten": cfg.next_item}
+    derived["id_buckets"] = 2**15 if cfg.item_ids == "hashed" else 0
+    sizes = {**derived, **cfg.encoder}
+    if cfg.item_ids == "off":
+        sizes["id_buckets"] = 0
     return SequenceEncoderConfig(
         input_dim=arrays.vectors.shape[1],
         max_events=cfg.max_events,
         n_services=len(arrays.services),
-        **cfg.encoder,
+        **sizes,
     )
+
+
+def _fit_item_table(model: SequenceEncoder, arrays: HistoryArrays) -> None:
+    """Whitening from the training item table; its items get their id buckets."""
+    if model.config.whiten:
+        model.fit_whitening(torch.from_numpy(arrays.vectors))
+    if model.config.id_buckets:
+        model.mark_seen(torch.from_numpy(arrays.item_keys()))
 
 
 def pretrain(
@@ -178,6 +215,7 @@ def pretrain(
     arrays = HistoryArrays.build(histories, backbone, cache=cache, progress=progress)
     seq_cfg = _sequence_config(config, arrays)
     model = SequenceEncoder(seq_cfg)
+    _fit_item_table(model, arrays)
     enc_cfg = UserEncoderConfig(
         backbone=backbone.name,
         backbone_fingerprint=backbone.fingerprint,
@@ -189,6 +227,7 @@ def pretrain(
         extra={"pretrain": dataclasses.asdict(config)},
         views=config.inference_views,
         rendering=rendering,
+        item_ids=config.item_ids,
     )
 
     def save_best(trainer: Trainer) -> None:

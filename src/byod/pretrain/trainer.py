@@ -22,8 +22,9 @@ import torch
 from torch import nn
 
 from byod.atomic import atomic_path
-from byod.encoders.histories import Batch, HistoryArrays
+from byod.encoders.histories import HistoryArrays
 from byod.encoders.sequence import SequenceEncoder
+from byod.pretrain.embedder import Embedder
 from byod.pretrain.objectives import Objective, ObjectiveMix
 
 __all__ = [
@@ -52,6 +53,8 @@ class TrainConfig:
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
         mixed_precision: bfloat16 autocast on CUDA.
         max_steps: stop after this many steps in total (None: no limit).
+        max_minutes: wall-time cap: no epoch starts that would end after it, judged by the
+            last epoch's time (None: no cap). Not saved across a resume.
     """
 
     epochs: int = 20
@@ -62,6 +65,7 @@ class TrainConfig:
     device: str = "auto"
     mixed_precision: bool = True
     max_steps: int | None = None
+    max_minutes: float | None = None
 
 
 @dataclasses.dataclass
@@ -130,6 +134,7 @@ class Trainer:
         self.train_users = np.zeros(0, dtype=np.int64)
         self.val_users = np.zeros(0, dtype=np.int64)
         self.steps_per_epoch = 0
+        self._ids: torch.Tensor | None = None
 
     # -- data -----------------------------------------------------------------------------
     def split_users(self, arrays: HistoryArrays) -> None:
@@ -158,12 +163,17 @@ class Trainer:
             return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
         return None
 
-    def _embed(self, table: torch.Tensor) -> Callable[[Batch], torch.Tensor]:
-        def embed(batch: Batch) -> torch.Tensor:
-            b = batch.to(self.device)
-            return self.model(table[b.events], b.mask, b.recency, b.service)
+    def _embed(self, table: torch.Tensor) -> Embedder:
+        return Embedder(self.model, table, self._ids, self.device)
 
-        return embed
+    def _table(self, arrays: HistoryArrays) -> torch.Tensor:
+        """The event-text vectors on the device; also the id buckets when the model has ids."""
+        if self.model.config.id_buckets:
+            keys = torch.from_numpy(arrays.item_keys()).to(self.device)
+            self._ids = self.model.item_ids(keys)
+        else:
+            self._ids = None
+        return torch.from_numpy(arrays.vectors).to(self.device)
 
     def train_step(
         self,
@@ -208,8 +218,9 @@ class Trainer:
             self.split_users(arrays)
         else:  # resumed: the objectives still need to know which users they can use
             self.loss.eligible(arrays)
-        table = torch.from_numpy(arrays.vectors).to(self.device)
+        table = self._table(arrays)
         cfg = self.config
+        started = time.perf_counter()
         while self.state.epoch < cfg.epochs and not self.state.stop:
             users = self._epoch_users(self.state.epoch)
             t0, losses = time.perf_counter(), []
@@ -229,6 +240,9 @@ class Trainer:
                     break
             if self.state.step_in_epoch >= self.steps_per_epoch or not self.state.stop:
                 self._end_epoch(arrays, table, losses, time.perf_counter() - t0)
+            elapsed, last = time.perf_counter() - started, time.perf_counter() - t0
+            if cfg.max_minutes is not None and elapsed + last > cfg.max_minutes * 60:
+                self.state.stop = True  # the next epoch would end after the cap
         return self.state
 
     def _end_epoch(

@@ -12,22 +12,28 @@ only use events ordered before it (:func:`events_before_targets`, the same cutof
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from byod.data.schema import validate
+from byod.data.serialize import SerializeConfig, serialize
 from byod.data.splits import events_before, leave_one_out_roles
 from byod.errors import ByodError
 from byod.transfer.metrics import ranking_metrics, truth_ranks
 
 __all__ = [
+    "model_scores",
     "NextItemTask",
     "next_item_task",
     "events_before_targets",
     "evaluate_scores",
     "RECOMMEND_COLUMNS",
 ]
+
+if TYPE_CHECKING:
+    from byod.encoders.user import UserEncoder
 
 RECOMMEND_COLUMNS = ["source", "protocol", "segment", "metric", "value", "n_users"]
 # Events strictly before each user's target by (timestamp, seq): the data layer's one cutoff rule.
@@ -236,3 +242,29 @@ def evaluate_scores(task: NextItemTask, scores: np.ndarray, source: str) -> pl.D
                 for m, v in values.items()
             ]
     return pl.DataFrame(rows)
+
+
+def model_scores(task: NextItemTask, encoder: UserEncoder, events: pl.DataFrame) -> np.ndarray:
+    """A ``next-item``-trained encoder's own scores ``(n_test_users, n_items)``, in task order.
+
+    Each test user's state reads the events ordered strictly before its test target
+    (:func:`events_before_targets`), written as the encoder's training texts were
+    (``config.rendering``); ``score = <state, item embedding>`` for every item of ``task.items``
+    (an item is its ``item_text``: the key the model's event texts and hashed ids use). The
+    matrix goes to :func:`evaluate_scores` as a source beside the recommendation heads.
+
+    Raises:
+        ByodError: the encoder was not trained with ``next-item``, or a test user has no event
+            before its target.
+    """
+    before = events_before_targets(events, task.test.select("user_id", "timestamp", "seq"))
+    rendering = encoder.config.rendering or {}
+    histories = serialize(before, SerializeConfig(max_events=None, **rendering))
+    users, scores = encoder.next_item_scores(histories, task.items["item_text"].to_list())
+    row = {u: i for i, u in enumerate(users)}
+    missing = [u for u in task.test_users if u not in row]
+    if missing:
+        raise ByodError(
+            f"{len(missing)} test users have no event before their target, e.g. {missing[:3]}"
+        )
+    return scores[[row[u] for u in task.test_users]].astype(np.float32)

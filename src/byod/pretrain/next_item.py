@@ -1,0 +1,204 @@
+"""The ``next-item`` objective: a causal sequence model predicts each next event of a timeline.
+
+For each user of a batch a random contiguous window of up to ``max_events + 1`` events of the
+merged timeline (all services, ``(timestamp, seq)`` order as indexed by
+:class:`~byod.encoders.histories.HistoryArrays`) is drawn; the causal encoder reads its first
+``L`` events and position ``t`` is trained to give the event at ``t + 1`` the highest score among
+the item table (SASRec's shape: every position is a target). Items are the distinct event texts of
+the training histories, embedded by the encoder's own input map
+(:meth:`~byod.encoders.sequence.SequenceEncoder.embed_items`: text vector, optionally whitened,
+projected, plus an optional hashed id embedding). The loss is
+:class:`~byod.losses.SampledSoftmaxLoss`: a softmax over all items when the table is small, else
+in-batch + uniformly drawn negatives with the logQ correction.
+
+Targets only ever come from the histories given, so pretraining on the history side of a split
+(:func:`byod.data.splits.events_before`) never predicts an event at or after its split point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from byod.encoders.histories import Batch, HistoryArrays, View, collate
+from byod.losses import SampledSoftmaxLoss, sample_candidates
+from byod.pretrain.base import Embed, Objective
+from byod.pretrain.views import random_span
+
+__all__ = ["NextItemViews", "NextItemObjective"]
+
+
+@dataclasses.dataclass(frozen=True)
+class NextItemViews:
+    """Random timeline windows: inputs and their next events.
+
+    Attributes:
+        max_events: the longest input (the window holds one event more).
+        min_events: the shortest window (a shorter timeline is taken whole).
+    """
+
+    max_events: int = 64
+    min_events: int = 8
+
+    def eligible(self, arrays: HistoryArrays) -> np.ndarray:
+        """Users with at least two events (one input, one target)."""
+        lengths = np.array([arrays.timeline_length(u) for u in range(len(arrays.user_ids))])
+        return np.flatnonzero(lengths >= 2)
+
+    def window(self, arrays: HistoryArrays, user: int, rng: np.random.Generator) -> View:
+        """A random contiguous window of ``user``'s timeline, 2 to ``max_events + 1`` events."""
+        n = arrays.timeline_length(user)
+        lo = max(2, self.min_events + 1)
+        return arrays.timeline(user, *random_span(n, lo, self.max_events + 1, rng))
+
+    def batch(
+        self, arrays: HistoryArrays, users: np.ndarray, rng: np.random.Generator
+    ) -> tuple[Batch, torch.Tensor]:
+        """Inputs ``(B, L)`` and targets ``(B, L)`` (text index of the next event; -1: none)."""
+        windows = [self.window(arrays, int(u), rng) for u in users]
+        inputs = [View(w.events[:-1], w.days[:-1], w.service[:-1]) for w in windows]
+        batch = collate(inputs)
+        targets = torch.full(batch.events.shape, -1, dtype=torch.int64)
+        for i, w in enumerate(windows):
+            targets[i, : len(w.events) - 1] = torch.from_numpy(w.events[1:])
+        return batch, targets
+
+
+class NextItemObjective(Objective):
+    """Causal next-event prediction over the merged timeline (softmax over the item table).
+
+    Args:
+        sampler: the timeline windows.
+        loss: the (sampled) softmax loss.
+    """
+
+    name = "next-item"
+    requirement = "users with at least two events"
+    sampler_class = NextItemViews
+
+    def __init__(self, sampler: NextItemViews, loss: SampledSoftmaxLoss) -> None:
+        super().__init__(sampler, loss)
+        self._popularity: np.ndarray | None = None
+
+    @classmethod
+    def build(
+        cls, max_events: int, views: dict[str, Any] | None = None, **loss: Any
+    ) -> NextItemObjective:
+        """From the shared view options and loss settings (``negatives``, ``full_below``)."""
+        known = {f.name for f in dataclasses.fields(NextItemViews)}
+        options = {k: v for k, v in (views or {}).items() if k in known}
+        args = {"n_negatives": int(loss.get("negatives", 4096))}
+        if "full_below" in loss:
+            args["full_below"] = int(loss["full_below"])
+        return cls(NextItemViews(max_events=max_events, **options), SampledSoftmaxLoss(**args))
+
+    def eligible(self, arrays: HistoryArrays) -> np.ndarray:
+        """Users with at least two events; also counts item popularity for the sampled softmax."""
+        counts = np.bincount(arrays.events, minlength=len(arrays.vectors)).astype(np.float64)
+        self._popularity = counts / max(counts.sum(), 1.0)
+        return self.sampler.eligible(arrays)
+
+    def _loss(
+        self,
+        embed: Embed,
+        batch: Batch,
+        targets: torch.Tensor,
+        candidates: tuple[torch.Tensor, torch.Tensor] | None,
+    ) -> torch.Tensor:
+        """Mean cross-entropy over the real target positions of ``batch``.
+
+        States are divided by ``sqrt(dim)`` (as attention logits are): both sides are
+        layer-normed, so raw dot products start near ``dim`` and the softmax saturates.
+        """
+        states = embed.states(batch)
+        states = states / states.shape[-1] ** 0.5
+        keep = targets >= 0
+        t = targets[keep].to(states.device)
+        if candidates is None:
+            return self.loss(states[keep.to(states.device)].float(), t, embed.items().float())
+        cand, log_q = (x.to(states.device) for x in candidates)
+        items = embed.items(cand).float()
+        return self.loss(states[keep.to(states.device)].float(), t, items, cand, log_q)
+
+    @staticmethod
+    def _units(targets: torch.Tensor) -> int:
+        """What the loss averages over: here every target position."""
+        return int((targets >= 0).sum())
+
+    def _sampling(self) -> tuple[int, int]:
+        """(uniform negatives, largest table that gets the full softmax)."""
+        return self.loss.n_negatives, self.loss.full_below
+
+    def _candidates(
+        self, arrays: HistoryArrays, targets: torch.Tensor, rng: np.random.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        n_items = len(arrays.vectors)
+        n_negatives, full_below = self._sampling()
+        if not n_negatives or n_items <= full_below:
+            return None
+        if self._popularity is None or len(self._popularity) != n_items:
+            self.eligible(arrays)
+        t = targets[targets >= 0].numpy()
+        cand, log_q = sample_candidates(t, n_items, n_negatives, self._popularity, rng)
+        return torch.from_numpy(cand), torch.from_numpy(log_q)
+
+    def backward(
+        self,
+        embed: Embed,
+        arrays: HistoryArrays,
+        users: np.ndarray,
+        rng: np.random.Generator,
+        chunk_size: int,
+        autocast: Callable[[], object] | None = None,
+        weight: float = 1.0,
+    ) -> float:
+        """Back-propagate ``weight`` x the mean next-event loss, ``chunk_size`` users at a time.
+
+        Targets are independent given the shared candidate set, so the chunks' losses, each
+        weighted by its share of the target positions, add up to the whole batch's loss.
+        """
+        batch, targets = self.sampler.batch(arrays, users, rng)
+        candidates = self._candidates(arrays, targets, rng)
+        n_total = self._units(targets)
+        ctx = autocast if autocast is not None else contextlib.nullcontext
+        total = 0.0
+        for start in range(0, len(batch), chunk_size):
+            part, tpart = (
+                batch.slice(start, start + chunk_size),
+                targets[start : start + chunk_size],
+            )
+            share = int((tpart >= 0).sum()) / n_total
+            if not share:
+                continue
+            with ctx():
+                loss = weight * share * self._loss(embed, part, tpart, candidates)
+            loss.backward()
+            total += float(loss.detach())
+        return total
+
+    @torch.no_grad()
+    def batch_loss(
+        self,
+        embed: Embed,
+        arrays: HistoryArrays,
+        users: np.ndarray,
+        rng: np.random.Generator,
+        chunk_size: int,
+    ) -> float:
+        """The mean next-event loss of one batch of ``users``, without gradients."""
+        batch, targets = self.sampler.batch(arrays, users, rng)
+        candidates = self._candidates(arrays, targets, rng)
+        n_total = self._units(targets)
+        total = 0.0
+        for start in range(0, len(batch), chunk_size):
+            tpart = targets[start : start + chunk_size]
+            n = self._units(tpart)
+            if n:
+                part = batch.slice(start, start + chunk_size)
+                total += n / n_total * float(self._loss(embed, part, tpart, candidates))
+        return total
