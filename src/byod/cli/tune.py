@@ -1,0 +1,162 @@
+"""``byod tune``: Optuna studies for heads and pretraining, and the dashboard over them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from byod.cli._common import byod_home, console, say, user_errors
+from byod.errors import ByodError
+
+app = typer.Typer(
+    help="Tune heads and pretraining with Optuna (resumable studies).", no_args_is_help=True
+)
+
+Out = Annotated[Path, typer.Option("--out", help="Study folder (journal, outputs, report).")]
+Space = Annotated[
+    Path | None, typer.Option("--space", help="Search-space YAML (default: the packaged one).")
+]
+Trials = Annotated[int, typer.Option("--n-trials", min=1, help="Finished trials the study holds.")]
+Timeout = Annotated[
+    float | None, typer.Option("--timeout", min=1, help="Seconds this run may spend on trials.")
+]
+Sampler = Annotated[str, typer.Option(help="tpe | random.")]
+Seed = Annotated[int, typer.Option(help="Sampler seed, user splits and heads.")]
+Storage = Annotated[
+    str | None,
+    typer.Option(help="Journal file path (default OUT/journal.log) or an RDB URL (sqlite:///...)."),
+]
+
+
+@app.command()
+@user_errors
+def head(
+    features: Annotated[Path, typer.Option(help="Feature-table folder (byod embed).")],
+    labels: Annotated[Path, typer.Option(help="Labels Parquet: user_id, task, label.")],
+    task: Annotated[str, typer.Option(help="The task to predict.")],
+    out: Out,
+    head: Annotated[str, typer.Option(help="logistic | mlp.")] = "logistic",
+    space: Space = None,
+    n_trials: Trials = 30,
+    timeout: Timeout = None,
+    sampler: Sampler = "tpe",
+    seed: Seed = 0,
+    metric: Annotated[
+        str | None, typer.Option(help="auroc (2 classes) | macro_f1 | accuracy | balanced_accuracy.")
+    ] = None,
+    storage: Storage = None,
+    version: Annotated[str | None, typer.Option(help="Feature-table version.")] = None,
+) -> None:
+    """Search a head's hyper-parameters by CV on training users; refit; compare with defaults."""
+    from byod.data.schema import read_table
+    from byod.features.table import read_feature_table
+    from byod.serve.heads import export_classify_head
+    from byod.transfer.classify import task_labels
+    from byod.tune.headstudy import HeadStudy, tune_head
+    from byod.tune.report import write_tuning_report
+    from byod.tune.space import load_space
+
+    table = read_feature_table(features, version)
+    rows, y = task_labels(read_table(labels, "labels"), task, table.user_ids)
+    X, layout = table.matrix()  # noqa: N806
+    cfg = HeadStudy(
+        head=head, task=task, n_trials=n_trials, timeout=timeout, sampler=sampler, seed=seed,
+        metric=metric, storage=storage,
+    )  # fmt: skip
+    res = tune_head(X[rows], y, layout, load_space(space, head), out, cfg)
+    best = res.best
+    card = {
+        "kind": "classify",
+        "task": task,
+        "head": head,
+        "blocks": res.layout.names,
+        "table_version": table.metadata.get("version"),
+        "tuning": {"study": best["study"], "trial": best["trial"], "folder": str(out),
+                   "storage": storage or str(out / "journal.log"), "params": best["params"],
+                   "cv_" + best["metric"]: best["value"]},
+        "metrics": {k: {"mean": v, "std": 0.0} for k, v in res.test.items()},
+        "default_metrics": res.default_test,
+        "metrics_protocol": "one stratified test split of the labelled users (never tuned on); "
+                            "the head is fitted on the training users",
+    }  # fmt: skip
+    export_classify_head(res.head, card).save(out / "head")
+    report = write_tuning_report(out, defaults={"test": res.default_test}, tuned=res.test)
+    m = best["metric"]
+    console.print(
+        f"best trial {best['trial']} of {best['n_trials']}: CV {m} {best['value']:.4f}; "
+        f"test {m} {res.test[m]:.4f} tuned vs {res.default_test[m]:.4f} default "
+        f"({res.seconds:.0f} s)"
+    )
+    console.print(f"params: {best['params']}", highlight=False)
+    console.print(f"head: {out / 'head'}; study: {out}; report: {report}")
+
+
+@app.command()
+@user_errors
+def pretrain(
+    histories: Annotated[Path, typer.Option(help="Histories Parquet (byod data serialize).")],
+    labels: Annotated[Path, typer.Option(help="Labels Parquet for the probe.")],
+    task: Annotated[str, typer.Option(help="The probe's task (e.g. gender).")],
+    out: Out,
+    space: Space = None,
+    n_trials: Trials = 12,
+    timeout: Timeout = None,
+    sampler: Sampler = "tpe",
+    pruner: Annotated[str, typer.Option(help="median | hyperband | none.")] = "median",
+    seed: Seed = 0,
+    backbone: Annotated[str, typer.Option(help="Event-text backbone.")] = "minilm",
+    epochs: Annotated[int | None, typer.Option(help="Epochs per trial (default: the space's).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Steps per epoch at most.")] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
+    resume_pruned: Annotated[
+        int, typer.Option("--resume-pruned", min=0, help="Continue the K best pruned trials.")
+    ] = 0,
+    storage: Storage = None,
+) -> None:
+    """Trials of pretraining; a probe on held-out users each epoch lets the pruner stop bad ones."""
+    from byod.data.schema import read_table
+    from byod.encoders.backbone import open_backbone
+    from byod.tune.pretrainstudy import PretrainStudy, resume_pruned_trials, tune_pretrain
+    from byod.tune.report import write_tuning_report
+    from byod.tune.space import load_space
+
+    bb = open_backbone(backbone, models_dir=byod_home() / "models")
+    cfg = PretrainStudy(
+        task=task, n_trials=n_trials, timeout=timeout, sampler=sampler, pruner=pruner, seed=seed,
+        epochs=epochs, max_steps=max_steps, device=device, storage=storage, backbone=backbone,
+    )  # fmt: skip
+    args = (read_table(histories, "histories"), read_table(labels, "labels"))
+    sp = load_space(space, "pretrain")
+    cache = byod_home() / "text-vectors"
+    if resume_pruned:
+        done = resume_pruned_trials(*args, sp, out, cfg, resume_pruned, backbone=bb, cache=cache)
+        say(f"resumed pruned trials {done}")
+    best = tune_pretrain(*args, sp, out, cfg, backbone=bb, cache=cache)
+    report = write_tuning_report(out)
+    console.print(f"best trial {best['trial']}: probe {best['metric']} {best['value']:.4f}")
+    console.print(f"params: {best['params']}", highlight=False)
+    console.print(f"study: {out}; report: {report}")
+
+
+@app.command()
+@user_errors
+def dashboard(
+    out: Annotated[Path, typer.Option("--out", help="Study folder.")],
+    storage: Storage = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8080,
+) -> None:
+    """Open optuna-dashboard on loopback over a study's storage (pip install 'byod[dashboard]')."""
+    try:
+        import optuna_dashboard
+    except ImportError:
+        raise ByodError(
+            "optuna-dashboard is not installed; pip install 'byod[dashboard]' (or optuna-dashboard)"
+        ) from None
+    from byod.tune.study import open_storage
+
+    if storage is None and not (out / "journal.log").exists():
+        raise ByodError(f"{out}: no journal.log; run `byod tune head|pretrain --out {out}` first")
+    console.print(f"optuna-dashboard on http://127.0.0.1:{port} (Ctrl-C stops it)")
+    optuna_dashboard.run_server(open_storage(out, storage), host="127.0.0.1", port=port)
