@@ -44,7 +44,8 @@ def head(
     sampler: Sampler = "tpe",
     seed: Seed = 0,
     metric: Annotated[
-        str | None, typer.Option(help="auroc (2 classes) | macro_f1 | accuracy | balanced_accuracy.")
+        str | None,
+        typer.Option(help="auroc (2 classes) | macro_f1 | accuracy | balanced_accuracy."),
     ] = None,
     storage: Storage = None,
     version: Annotated[str | None, typer.Option(help="Feature-table version.")] = None,
@@ -107,7 +108,9 @@ def pretrain(
     pruner: Annotated[str, typer.Option(help="median | hyperband | none.")] = "median",
     seed: Seed = 0,
     backbone: Annotated[str, typer.Option(help="Event-text backbone.")] = "minilm",
-    epochs: Annotated[int | None, typer.Option(help="Epochs per trial (default: the space's).")] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Epochs per trial (default: the space's).")
+    ] = None,
     max_steps: Annotated[int | None, typer.Option(help="Steps per epoch at most.")] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
     resume_pruned: Annotated[

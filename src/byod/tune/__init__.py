@@ -1,1 +1,1 @@
-"""Tuning: Optuna studies for heads (``byod tune head``) and pretraining (``byod tune pretrain``)."""
+"""Tuning: Optuna studies for heads (``byod tune head``) and pretraining (``tune pretrain``)."""

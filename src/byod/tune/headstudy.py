@@ -107,7 +107,10 @@ def holdout_metrics(head: Any, X: np.ndarray, y: np.ndarray) -> dict[str, float]
     """AUROC (2 classes) or macro F1, accuracy and balanced accuracy of a fitted head."""
     proba = head.predict_proba(X)
     pred = head.classes_[proba.argmax(axis=1)]
-    out = {"accuracy": accuracy_score(y, pred), "balanced_accuracy": balanced_accuracy_score(y, pred)}
+    out = {
+        "accuracy": accuracy_score(y, pred),
+        "balanced_accuracy": balanced_accuracy_score(y, pred),
+    }
     if len(head.classes_) == 2:
         out["auroc"] = roc_auc_score(y == head.classes_[1], proba[:, 1])
     else:
@@ -120,7 +123,9 @@ def _metric(study: HeadStudy, y: np.ndarray) -> str:
     valid = ("auroc",) if len(np.unique(y)) == 2 else ("macro_f1",)
     valid += ("accuracy", "balanced_accuracy")
     if metric not in valid:
-        raise ConfigError(f"--metric {metric!r} does not fit this task; choose one of {list(valid)}")
+        raise ConfigError(
+            f"--metric {metric!r} does not fit this task; choose one of {list(valid)}"
+        )
     return metric
 
 
@@ -192,7 +197,8 @@ def tune_head(
         objective = _objective(X[train], y[train], layout, space, study, metric)
         opt.optimize(objective, n_trials=todo, timeout=study.timeout, catch=())
     seconds = time.perf_counter() - t0
-    best = write_outputs(opt, study_dir, {"metric": metric, "head": study.head, "task": study.task})
+    extra = {"metric": metric, "head": study.head, "task": study.task, "storage": study.storage}
+    best = write_outputs(opt, study_dir, extra)
     Xs, sub = select_blocks(X, layout, best["params"].get("blocks"))  # noqa: N806
     head = _fit(build_head(study.head, best["params"], sub, seed=study.seed), Xs[train], y[train])
     base = _fit(default_head(study.head, layout, seed=study.seed), X[train], y[train])

@@ -139,9 +139,7 @@ class Probe:
         """Fit a logistic probe (C = 1, standardised) on the fit rows; score the others."""
         head = make_head("logistic", C=1.0, scaling="column")
         head = _fit(head, vectors[self.fit_rows], self.y[self.fit_rows])
-        return holdout_metrics(head, vectors[self.score_rows], self.y[self.score_rows])[
-            self.metric
-        ]
+        return holdout_metrics(head, vectors[self.score_rows], self.y[self.score_rows])[self.metric]
 
 
 class ProbeReporter:
@@ -204,8 +202,9 @@ def trial_config(params: dict[str, Any], study: PretrainStudy, epochs: int) -> P
     if "max_events" in params:
         raw["max_events"] = int(params["max_events"])
     enc = raw.get("encoder", {})
-    if enc.get("dim", 128) % enc.get("heads", 4):
-        raise optuna.TrialPruned(f"dim {enc.get('dim')} is not divisible by heads {enc['heads']}")
+    dim, heads = enc.get("dim", 128), enc.get("heads", 4)  # SequenceEncoderConfig's defaults
+    if dim % heads:
+        raise optuna.TrialPruned(f"dim {dim} is not divisible by heads {heads}")
     train = {"epochs": epochs, "seed": study.seed, "device": study.device,
              "max_steps": None, **raw.pop("train", {})}  # fmt: skip
     train["chunk_size"] = min(train.get("chunk_size", 128), train.get("batch_size", 256))
@@ -329,7 +328,7 @@ def tune_pretrain(
     best = best_trial(opt)
     return write_outputs(
         opt, study_dir,
-        {"metric": opt.user_attrs["metric"], "task": study.task,
+        {"metric": opt.user_attrs["metric"], "task": study.task, "storage": study.storage,
          "model": str(_trial_dir(study_dir, best.number))},
     )  # fmt: skip
 
@@ -387,7 +386,8 @@ def resume_pruned_trials(
     pruned = [
         t
         for t in opt.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
-        if t.intermediate_values and t.number not in done
+        if t.intermediate_values
+        and t.number not in done
         and (_trial_dir(study_dir, t.number) / "checkpoints" / "last.pt").exists()
     ]
     pruned.sort(key=lambda t: -t.intermediate_values[max(t.intermediate_values)])
@@ -396,5 +396,6 @@ def resume_pruned_trials(
         opt.enqueue_trial(t.params, user_attrs={_RESUME: t.number, _KIND: "pruned"})
     if chosen:
         opt.optimize(objective, n_trials=len(chosen), catch=())
-        write_outputs(opt, study_dir, {"metric": opt.user_attrs["metric"], "task": study.task})
+        extra = {"metric": opt.user_attrs["metric"], "task": study.task, "storage": study.storage}
+        write_outputs(opt, study_dir, extra)
     return chosen

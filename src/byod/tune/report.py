@@ -49,6 +49,7 @@ def _load(study_dir: Path, storage: str | None) -> tuple[optuna.Study, dict[str,
     if not best_path.exists():
         raise ConfigError(f"{study_dir}: no best_params.json; run `byod tune` into it first")
     best = json.loads(best_path.read_text(encoding="utf-8"))
+    storage = storage or best.get("storage")  # where the study recorded itself
     study = optuna.load_study(study_name=best["study"], storage=open_storage(study_dir, storage))
     return study, best
 
@@ -174,8 +175,12 @@ def _html(markdown: str, figures: dict[str, bytes]) -> str:
             continue
         if table:
             head, *body = table
-            out.append("<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in head) + "</tr>")
-            out += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in body]
+            out.append(
+                "<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in head) + "</tr>"
+            )
+            out += [
+                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in body
+            ]
             out.append("</table>")
             table = []
         if line.startswith("## "):

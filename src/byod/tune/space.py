@@ -63,12 +63,16 @@ class ParamSpec:
             return trial.suggest_float(self.name, self.low, self.high, log=self.log, step=self.step)
         if self.type == "int":
             step = int(self.step or 1)
-            return trial.suggest_int(self.name, int(self.low), int(self.high), log=self.log, step=step)
+            return trial.suggest_int(
+                self.name, int(self.low), int(self.high), log=self.log, step=step
+            )
         if self.type == "categorical":
             return trial.suggest_categorical(self.name, list(self.choices))
         choices = tuple(self.choices or offered)
         if self.type == "subset":
-            kept = [c for c in choices if trial.suggest_categorical(f"{self.name}.{c}", [True, False])]
+            kept = [
+                c for c in choices if trial.suggest_categorical(f"{self.name}.{c}", [True, False])
+            ]
             if not kept:
                 raise optuna.TrialPruned(f"{self.name}: no choice kept")
             return kept
@@ -127,7 +131,9 @@ def _param(name: str, raw: Any, where: str) -> ParamSpec:
             raise ConfigError(f"{where}.{name}: a {kind} needs low and high")
         low, high = float(raw["low"]), float(raw["high"])
         if not low < high or (raw.get("log") and low <= 0):
-            raise ConfigError(f"{where}.{name}: need 0 < low < high on a log scale, low < high else")
+            raise ConfigError(
+                f"{where}.{name}: need 0 < low < high on a log scale, low < high else"
+            )
     if kind == "categorical" and not raw.get("choices"):
         raise ConfigError(f"{where}.{name}: a categorical needs a non-empty list of choices")
     choices = raw.get("choices")

@@ -25,10 +25,13 @@ def make_table(root: Path, n: int = 160, seed: int = 0) -> tuple[Path, Path]:
     gender = np.where(svd[:, 0] + 0.5 * rng.normal(size=n) > 0, "F", "M")
     age = np.digitize(svd[:, 1] + learned[:, 0] + 0.3 * rng.normal(size=n), [-0.6, 0.6]).astype(str)
     features = pl.DataFrame(
-        {"user_id": ids, "vector": learned}, schema={"user_id": pl.String, "vector": pl.Array(pl.Float32, 6)}
+        {"user_id": ids, "vector": learned},
+        schema={"user_id": pl.String, "vector": pl.Array(pl.Float32, 6)},
     )
     write_feature_table(
-        features, root / "features", {"objective": "synthetic"},
+        features,
+        root / "features",
+        {"objective": "synthetic"},
         blocks={"svd": (svd, ()), "aggregates": (agg, ("a", "b", "c"))},
     )
     labels = pl.DataFrame(
