@@ -63,7 +63,6 @@ class PretrainStudy:
         pruner: ``median`` | ``hyperband`` | ``none``.
         seed: sampler, probe split and every trial's training seed.
         epochs: epochs per trial (None: the space's ``epochs``).
-        max_steps: steps per trial at most (None: no limit; tests keep trials tiny with it).
         device: ``auto`` | ``cpu`` | ``cuda``.
         storage: None (journal file) or an RDB URL.
         backbone: the event-text backbone's name (recorded in the configs).
@@ -79,7 +78,6 @@ class PretrainStudy:
     pruner: str = "median"
     seed: int = 0
     epochs: int | None = None
-    max_steps: int | None = None
     device: str = "auto"
     storage: str | None = None
     backbone: str = "minilm"
@@ -254,8 +252,6 @@ def _objective(
         params = space.suggest(trial)
         trial.set_user_attr("resolved", params)
         cfg = trial_config(params, study, epochs)
-        if study.max_steps:
-            cfg = cfg.with_overrides(max_steps=study.max_steps * epochs)
         out = _trial_dir(study_dir, trial.number)
         source = trial.user_attrs.get(_RESUME)
         if source is not None and not out.exists():

@@ -34,13 +34,21 @@ __all__ = ["ParamSpec", "SearchSpace", "load_space", "default_space", "TUNABLE"]
 TUNABLE: dict[str, tuple[str, ...]] = {
     "logistic": ("C", "scaling", "blocks"),
     "mlp": ("hidden", "depth", "alpha", "lr", "epochs", "scaling", "blocks"),
+    "recommend": (
+        "kind", "dim", "hidden", "pair_hidden", "n_negatives", "epochs", "batch_size", "lr",
+        "weight_decay", "patience", "last_item",
+    ),
     "pretrain": (
         "objective_weights", "lr", "weight_decay", "batch_size", "max_events", "min_events",
         "dim", "layers", "heads", "dropout", "temperature",
     ),
 }  # fmt: skip
 # Top-level keys of a space file, per study kind.
-_TOP = {"head": ("head", "cv", "params"), "pretrain": ("epochs", "probe_every", "params")}
+_TOP = {
+    "head": ("head", "cv", "params"),
+    "recommend": ("head", "params"),
+    "pretrain": ("epochs", "probe_every", "params"),
+}
 _TYPES = ("float", "int", "categorical", "subset", "weights")
 _PARAM_KEYS = ("type", "low", "high", "log", "step", "choices")
 
@@ -70,6 +78,8 @@ class ParamSpec:
             return trial.suggest_categorical(self.name, list(self.choices))
         choices = tuple(self.choices or offered)
         if self.type == "subset":
+            if len(choices) == 1:  # nothing to choose
+                return list(choices)
             kept = [
                 c for c in choices if trial.suggest_categorical(f"{self.name}.{c}", [True, False])
             ]
@@ -158,9 +168,9 @@ def parse_space(raw: dict[str, Any], kind: str, where: str = "search space") -> 
         raise ConfigError(f"no search space for {kind!r}; choose one of {list(TUNABLE)}")
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping with a `params` section")
-    group = "pretrain" if kind == "pretrain" else "head"
+    group = kind if kind in _TOP else "head"
     _unknown(raw, _TOP[group], where)
-    if group == "head" and raw.get("head", kind) != kind:
+    if group != "pretrain" and raw.get("head", kind) != kind:
         raise ConfigError(f"{where}: written for head {raw['head']!r}, used with --head {kind}")
     params = raw.get("params") or {}
     if not isinstance(params, dict) or not params:
