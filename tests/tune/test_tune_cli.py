@@ -101,3 +101,10 @@ def test_kill_9_then_the_study_continues(tmp_path) -> None:
     after = _finished(journal)
     assert len(after) == 6
     assert {t.number: t.params for t in after if t.number in before} == before
+
+
+def test_sqlite_with_parallel_workers_warns(tmp_path) -> None:
+    from byod.tune.study import open_storage
+
+    with pytest.warns(UserWarning, match="SQLite serialises writes"):
+        open_storage(tmp_path, f"sqlite:///{tmp_path / 's.db'}", n_jobs=2)

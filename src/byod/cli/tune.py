@@ -49,6 +49,9 @@ def head(
     ] = None,
     storage: Storage = None,
     version: Annotated[str | None, typer.Option(help="Feature-table version.")] = None,
+    n_jobs: Annotated[
+        int, typer.Option(min=1, help="Parallel trials (threads; a seed then no longer fixes it).")
+    ] = 1,
 ) -> None:
     """Search a head's hyper-parameters by CV on training users; refit; compare with defaults."""
     from byod.data.schema import read_table
@@ -64,7 +67,7 @@ def head(
     X, layout = table.matrix()  # noqa: N806
     cfg = HeadStudy(
         head=head, task=task, n_trials=n_trials, timeout=timeout, sampler=sampler, seed=seed,
-        metric=metric, storage=storage,
+        metric=metric, storage=storage, n_jobs=n_jobs,
     )  # fmt: skip
     res = tune_head(X[rows], y, layout, load_space(space, head), out, cfg)
     best = res.best

@@ -49,6 +49,8 @@ class HeadStudy:
         test_size: share of labelled users held out as test users.
         storage: None (journal file in the study folder) or an RDB URL.
         name: the study name (default ``head-TASK-HEAD``).
+        n_jobs: trials run in parallel threads (results then depend on timing: a seed no
+            longer fixes the best parameters).
     """
 
     head: str = "logistic"
@@ -61,6 +63,7 @@ class HeadStudy:
     test_size: float = 0.2
     storage: str | None = None
     name: str | None = None
+    n_jobs: int = 1
 
     @property
     def study_name(self) -> str:
@@ -187,15 +190,16 @@ def tune_head(
         stratify=y if counts.min() >= 2 else None,
     )  # fmt: skip
     opt = open_study(
-        study_dir, study.study_name, storage=study.storage, sampler=study.sampler, seed=study.seed
-    )
+        study_dir, study.study_name, storage=study.storage, sampler=study.sampler,
+        seed=study.seed, n_jobs=study.n_jobs,
+    )  # fmt: skip
     fail_stale_trials(opt)
     opt.set_user_attr("space", space.to_json())
     t0 = time.perf_counter()
     todo = remaining_trials(opt, study.n_trials)
     if todo:
         objective = _objective(X[train], y[train], layout, space, study, metric)
-        opt.optimize(objective, n_trials=todo, timeout=study.timeout, catch=())
+        opt.optimize(objective, n_trials=todo, timeout=study.timeout, catch=(), n_jobs=study.n_jobs)
     seconds = time.perf_counter() - t0
     extra = {"metric": metric, "head": study.head, "task": study.task, "storage": study.storage}
     best = write_outputs(opt, study_dir, extra)
