@@ -80,3 +80,12 @@ def test_cli_bad_space_exits_2_naming_the_key(tmp_path) -> None:
     assert res.exit_code == 2
     assert "unknown key 'kernel'" in res.output and "['C', 'scaling', 'blocks']" in res.output
     assert "Traceback" not in res.output
+
+
+def test_subset_of_one_block_is_not_searched() -> None:
+    import optuna
+
+    space = parse_space({"params": {"blocks": {"type": "subset"}}}, "logistic")
+    trial = optuna.create_study().ask()
+    assert space.suggest(trial, offered=("learned",)) == {"blocks": ["learned"]}
+    assert trial.params == {}
