@@ -262,14 +262,14 @@ def _objective(
             prune=trial.user_attrs.get(_KIND) != "pruned",
         )  # fmt: skip
         try:
-            pretrain(
+            encoder, _ = pretrain(
                 histories, out, cfg, backbone=backbone, vector_cache_dir=cache,
                 resume=source is not None, progress=False, callbacks=[reporter],
             )  # fmt: skip
         except ByodError as exc:  # e.g. a batch too large for the data: this trial cannot run
             raise optuna.TrialPruned(f"cannot train: {exc}") from None
-        if reporter.last is None:
-            raise ConfigError("no probe was reported (is `epochs` below `probe_every`?)")
+        if reporter.last is None:  # the checkpoint was already at the last epoch
+            reporter.last = probe.score(encoder.encode_arrays(probe.arrays))
         return reporter.last
 
     return objective
@@ -376,6 +376,7 @@ def resume_pruned_trials(
         The numbers of the pruned trials that were resumed.
     """
     study_dir = Path(study_dir)
+    epochs = int(study.epochs or space.settings.get("epochs", 6))
     opt, objective = _open(histories, labels, space, study_dir, study, backbone, cache)
     _resume_killed(opt)
     done = {t.user_attrs.get(_RESUME) for t in opt.get_trials(deepcopy=False)}
@@ -384,6 +385,7 @@ def resume_pruned_trials(
         for t in opt.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
         if t.intermediate_values
         and t.number not in done
+        and max(t.intermediate_values) < epochs  # something left to train
         and (_trial_dir(study_dir, t.number) / "checkpoints" / "last.pt").exists()
     ]
     pruned.sort(key=lambda t: -t.intermediate_values[max(t.intermediate_values)])
