@@ -56,7 +56,7 @@ def test_a_badly_reporting_trial_is_pruned_then_resumed(
     """Three good trials at 0.9 per epoch; a fourth whose probe says 0.1 stops after epoch 1,
     keeps its checkpoint, and --resume-pruned continues it from there to the last epoch."""
     space = parse_space(SPACE, "pretrain")
-    study = _study(n_trials=4)
+    study = _study(n_trials=4, pruner="median")
     opt = open_study(tmp_path, study.study_name, pruner="median", max_resource=3)
     dists = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)}
     for _ in range(3):

@@ -185,7 +185,7 @@ def pretrain(
     n_trials: Trials = 12,
     timeout: Timeout = None,
     sampler: Sampler = "tpe",
-    pruner: Annotated[str, typer.Option(help="median | hyperband | none.")] = "median",
+    pruner: Annotated[str, typer.Option(help="hyperband | median | none.")] = "hyperband",
     seed: Seed = 0,
     backbone: Annotated[str, typer.Option(help="Event-text backbone.")] = "minilm",
     epochs: Annotated[
