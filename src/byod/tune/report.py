@@ -82,7 +82,7 @@ def history_figure(study: optuna.Study, metric: str) -> bytes:
     ax.set_xlabel("trial")
     ax.set_ylabel(metric)
     ax.set_title("Optimisation history")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")
     return _png(fig)
 
 
@@ -147,9 +147,9 @@ def tuning_section(
     md = [
         "## Tuning",
         "",
-        f"Study `{best['study']}`: {len(study.trials)} trials "
+        f"Study `{best['study']}`: {len(study.trials)} trials ("
         + ", ".join(f"{n} {k}" for k, n in counts.items() if n)
-        + f"; best trial {best['trial']} ({metric} {best['value']:.4f}).",
+        + f"); best trial {best['trial']} ({metric} {best['value']:.4f}).",
         "",
         f"Best parameters: `{params}`",
         *_compare(defaults, tuned),
