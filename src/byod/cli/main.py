@@ -19,6 +19,7 @@ from byod.cli.run import run_command
 from byod.cli.serve import api_key_command, deploy_command, serve_command
 from byod.cli.text import app as text_app
 from byod.cli.transfer import app as transfer_app
+from byod.cli.tune import app as tune_app
 
 app = typer.Typer(
     name="byod",
@@ -31,6 +32,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(labels_app, name="labels")
 app.add_typer(transfer_app, name="transfer")
 app.add_typer(text_app, name="text")
+app.add_typer(tune_app, name="tune")
 app.command("demo")(demo)
 app.command("run")(run_command)
 app.command("pretrain")(pretrain_command)

@@ -190,6 +190,7 @@ def pretrain(
     resume: bool = False,
     progress: bool = True,
     rendering: dict[str, Any] | None = None,
+    callbacks: list[Any] | None = None,
 ) -> tuple[UserEncoder, TrainState]:
     """Train a user encoder on ``histories`` and save the best one into ``out_dir``.
 
@@ -203,6 +204,8 @@ def pretrain(
         progress: show progress bars.
         rendering: how the histories' event texts were written
             (:meth:`~byod.data.serialize.SerializeConfig.rendering`), saved with the model.
+        callbacks: extra trainer callbacks, called after the built-in ones (so an epoch is
+            checkpointed before they run), e.g. a tuning probe that reports to a pruner.
     """
     out_dir = Path(out_dir)
     torch.manual_seed(config.train.seed)
@@ -245,6 +248,7 @@ def pretrain(
             EarlyStopping(config.patience, on_improve=save_best),
             Checkpoint(out_dir / CHECKPOINT),
             ProgressBar(progress),
+            *(callbacks or []),
         ],
     )
     if resume and (out_dir / CHECKPOINT).exists():

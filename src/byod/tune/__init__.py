@@ -1,0 +1,1 @@
+"""Tuning: Optuna studies for heads (``byod tune head``) and pretraining (``tune pretrain``)."""
