@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from byod.progress import Progress
+from byod.textlab.errors import LabelSetError, ShapeError
 
 __all__ = ["SSLConfig", "HyperMatchHead", "Standardize", "token_dropout", "head_network"]
 
@@ -189,19 +190,19 @@ class _Batch:
     def build(cls, x, y_idx, x_aug, p_aug, x_weak, x_strong, p_llm, k: int) -> _Batch:  # noqa: ANN001
         t = lambda a: None if a is None else torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
         if (x_aug is None) != (p_aug is None):
-            raise ValueError("give both x_aug and p_aug, or neither")
+            raise ShapeError("give both x_aug and p_aug, or neither")
         if p_aug is not None and np.asarray(p_aug).shape != (len(x_aug), k):
-            raise ValueError(f"p_aug must be (n_aug, {k}); got {np.asarray(p_aug).shape}")
+            raise ShapeError(f"p_aug must be (n_aug, {k}); got {np.asarray(p_aug).shape}")
         if x_weak is not None:
             x_strong = x_weak if x_strong is None else x_strong
             x_strong = np.asarray(x_strong)
             x_strong = x_strong[None] if x_strong.ndim == 2 else x_strong
             if x_strong.shape[1:] != np.asarray(x_weak).shape:
-                raise ValueError(
+                raise ShapeError(
                     f"x_strong {x_strong.shape} does not match x_weak {np.shape(x_weak)}"
                 )
         if p_llm is not None and (x_weak is None or np.asarray(p_llm).shape != (len(x_weak), k)):
-            raise ValueError(f"p_llm must be (n_unl, {k}) alongside x_weak")
+            raise ShapeError(f"p_llm must be (n_unl, {k}) alongside x_weak")
         if x_aug is not None and len(x_aug) == 0:
             x_aug = p_aug = None
         return cls(
@@ -245,7 +246,7 @@ def _indices(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
     lookup = {c: i for i, c in enumerate(classes.tolist())}
     missing = sorted({str(v) for v in np.asarray(y).tolist() if v not in lookup})
     if missing:
-        raise ValueError(f"labels {missing} are not among classes {classes.tolist()}")
+        raise LabelSetError(f"labels {missing} are not among classes {classes.tolist()}")
     return np.asarray([lookup[v] for v in np.asarray(y).tolist()], dtype=np.int64)
 
 
