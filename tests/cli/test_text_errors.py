@@ -49,9 +49,7 @@ def test_bad_budgets_and_metric_are_one_line(tmp_path, labelled) -> None:
             "--task", "rotten-tomatoes", "--llm", "none"]  # fmt: skip
     assert "integers >= 1" in _one_line_error(runner.invoke(app, [*base, "--budgets", "two,4"]))
     assert "integers >= 1" in _one_line_error(runner.invoke(app, [*base, "--budgets", "0"]))
-    assert "choose auto or one of" in _one_line_error(
-        runner.invoke(app, [*base, "--metric", "f2"])
-    )
+    assert "choose auto or one of" in _one_line_error(runner.invoke(app, [*base, "--metric", "f2"]))
 
 
 def test_a_prompt_example_outside_the_label_set_is_one_line(tmp_path, labelled) -> None:

@@ -164,6 +164,9 @@ def fit_hypermatch(
         x, np.asarray(labels), **fit_args
     )
     info["consistency_mask_rate"] = getattr(head, "mask_rate_", None)
+    counts = getattr(head, "pseudo_label_counts_", None)
+    if counts is not None:  # confident FixMatch targets per class at the last step
+        info["pseudo_label_counts"] = dict(zip(task.labels, counts.tolist(), strict=True))
     return HyperMatchResult(head, info)
 
 
