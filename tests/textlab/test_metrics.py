@@ -22,6 +22,8 @@ def test_headline_is_macro_f1_when_the_largest_class_is_over_60_percent() -> Non
     assert largest_class_share(["a", "a", "b"]) == pytest.approx(2 / 3)
     assert headline_metric(["a"] * 61 + ["b"] * 39) == "macro_f1"
     assert headline_metric(["a"] * 60 + ["b"] * 40) == "accuracy"
+    # 3i4k-like: no class over 60 %, but the largest is 15x the smallest
+    assert headline_metric(["a"] * 30 + ["b"] * 30 + ["c"] * 28 + ["d"] * 2) == "macro_f1"
 
 
 def test_mismatched_arrays_are_a_user_error() -> None:
