@@ -24,6 +24,9 @@ Mean ± std over seeds, never the best run.
 
     python bench/hypermatch_korean.py --seeds 3 --test 1000             # the small run
     python bench/hypermatch_korean.py --seeds 5 --test 5000 --unlabelled 1000 --teacher-max 0
+    python bench/hypermatch_korean.py --no-setfit --out runs/ko-llm &            # two processes:
+    python bench/hypermatch_korean.py --no-llm-methods --out runs/ko-setfit     # LLM | SetFit
+    python bench/hypermatch_korean.py --merge runs/ko-llm runs/ko-setfit        # one table
 """
 
 from __future__ import annotations
@@ -171,14 +174,48 @@ def table(result: dict, llm: CountingLLM, args: argparse.Namespace) -> str:
         "full supervision (logistic regression on the "
         f"{result['n_pool']}-row pool): " + ", ".join(f"{NAMES[m]} {full[m]:.3f}" for m in METRICS),
     ]  # fmt: skip
-    if zs is not None and llm is not None:
+    if zs is not None:
         lines += [
             f"LLM {args.llm} zero-shot on the {zs['n']} unlabelled texts: "
             + ", ".join(f"{NAMES[m]} {zs[m]:.3f}" for m in METRICS),
             f"teacher check passed (per seed): {result['info']['teacher_used']}",
-            f"LLM scoring calls so far: {llm.calls} ({llm.seconds / max(llm.calls, 1):.2f} s each)",
         ]
+    if llm is not None:
+        calls, each = llm.calls, llm.seconds / max(llm.calls, 1)
+        lines.append(f"LLM scoring calls so far: {calls} ({each:.2f} s each)")
+    elif "llm_calls_total" in result:
+        lines.append(f"LLM scoring calls (whole run, up to this set): {result['llm_calls_total']}")
     return "\n".join(lines)
+
+
+def merge(dirs: list[Path], args: argparse.Namespace) -> None:
+    """One table per set from runs on the same splits (e.g. the LLM methods and SetFit apart).
+
+    Rows come from each run's ``results.json`` and from SetFit's per-seed ``result.json`` files
+    (so seeds a SetFit run finished count before the run does); a method already present for a
+    seed (the deterministic ``supervised`` row) is kept once.
+    """
+    results: dict[str, dict] = {}
+    for folder in dirs:
+        path = folder / "results.json"
+        for name, res in (json.loads(path.read_text())["results"] if path.exists() else {}).items():
+            base = results.setdefault(name, res | {"rows": []})
+            base["info"] = base.get("info") or res.get("info")
+            _add_rows(base["rows"], res["rows"])
+        for done in sorted(folder.glob("setfit-*-*/result.json")):
+            name, seed = done.parent.name.removeprefix("setfit-").rsplit("-", 1)
+            res = json.loads(done.read_text())
+            row = {"method": "setfit", "seed": int(seed), "fit_s": res["fit_s"],
+                   **{m: res.get(m, float("nan")) for m in METRICS}}  # fmt: skip
+            if name in results:
+                _add_rows(results[name]["rows"], [row])
+    for res in results.values():
+        print(table(res, None, args), "\n")
+
+
+def _add_rows(rows: list[dict], new: list[dict]) -> None:
+    seen = {(r["method"], r["seed"]) for r in rows}
+    rows += [r for r in new if (r["method"], r["seed"]) not in seen]
 
 
 def parse_args() -> argparse.Namespace:
@@ -204,11 +241,15 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=Path("runs/bench-hypermatch-korean"))
+    p.add_argument("--merge", type=Path, nargs="+", help="print one table from these run folders")
     return p.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    if args.merge:
+        merge(args.merge, args)
+        return
     try:  # the data first: a missing shared folder is one line, before any model loads
         data = {name: KOREAN_SETS[name](args.data_root) for name in args.sets}
     except ByodError as exc:
