@@ -129,6 +129,14 @@ def run_set(name: str, split: TextSplit, args, bb, llm, out: Path) -> dict:  # n
         rows.append({"method": "hypermatch", "seed": seed, **score(hm.head.predict(x_test)),
                      "fit_s": time.time() - t0})  # fmt: skip
         info[f"seed{seed}"] = hm.info
+        if args.without_teacher_check:  # what the LLM adds when it is trusted regardless
+            t0 = time.time()
+            forced = fit_hypermatch(texts, ys, unl_texts, task=task, backbone=bb, llm=llm,
+                                    config=dataclasses.replace(cfg, teacher_check=False),
+                                    seed=seed, llm_cache=llm_cache, vector_cache=vcache,
+                                    progress=False)  # fmt: skip
+            rows.append({"method": "hypermatch, teacher check off", "seed": seed,
+                         **score(forced.head.predict(x_test)), "fit_s": time.time() - t0})  # fmt: skip
         print(pl.DataFrame(rows).filter(pl.col("seed") == seed), flush=True)
     if llm is not None:
         info |= llm_info(llm, task, unl, llm_cache, args.seeds, info)
@@ -238,6 +246,11 @@ def parse_args() -> argparse.Namespace:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="--no-llm-methods: supervised (+ SetFit) only, e.g. in a second process",
+    )
+    p.add_argument(
+        "--without-teacher-check",
+        action="store_true",
+        help="add a HyperMatch row that uses the LLM whatever the teacher check says",
     )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=Path("runs/bench-hypermatch-korean"))
