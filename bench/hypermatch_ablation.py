@@ -25,6 +25,7 @@ from byod.textlab.curve import sample_per_class
 from byod.textlab.hypermatch import encode_texts
 from byod.textlab.jsonl_cache import JsonlCache
 from byod.textlab.llm import open_llm
+from byod.textlab.metrics import METRICS, classification_scores
 from byod.textlab.prompts import load_task
 from byod.textlab.pseudolabel import prob_columns, pseudolabel
 from byod.textlab.semisup import HyperMatchHead, SSLConfig, token_dropout
@@ -88,18 +89,21 @@ def main() -> None:
                 {
                     "variant": "logistic regression (supervised)",
                     "seed": seed,
-                    "accuracy": float((LogisticHead().fit(x, y).predict(xt) == yt).mean()),
+                    **classification_scores(yt, LogisticHead().fit(x, y).predict(xt)),
                 }
             )
         for name, (cfg, kw) in variants.items():
             head = HyperMatchHead(cfg, seed=seed).fit(x, y, classes=np.array(task.labels), **kw)
             rows.append(
-                {"variant": name, "seed": seed, "accuracy": float((head.predict(xt) == yt).mean())}
+                {"variant": name, "seed": seed, **classification_scores(yt, head.predict(xt))}
             )
     table = (
         pl.DataFrame(rows)
         .group_by("variant", maintain_order=True)
-        .agg(mean=pl.col("accuracy").mean(), std=pl.col("accuracy").std())
+        .agg(
+            *(pl.col(m).mean().alias(m) for m in METRICS),
+            *(pl.col(m).std().alias(f"{m}_std") for m in METRICS),
+        )
     )
     print(table)
 

@@ -25,6 +25,7 @@ from sklearn.model_selection import train_test_split
 
 from byod.labels import audit, corrupt
 from byod.labels.datasets import TEXT_SETS
+from byod.textlab.metrics import classification_scores
 
 from common import backbone as open_bb
 
@@ -50,9 +51,11 @@ def flag_metrics(flags: np.ndarray, scores: np.ndarray, truth: np.ndarray) -> di
             "AUROC": roc_auc_score(truth, scores), "AUPRC": average_precision_score(truth, scores)}  # fmt: skip
 
 
-def retrain_acc(x, y, x_test, y_test, keep=None) -> float:
+def retrain_scores(x, y, x_test, y_test, keep=None) -> dict[str, float]:
+    """Accuracy, macro-F1 and balanced accuracy on the clean test set after retraining."""
     keep = np.ones(len(y), bool) if keep is None else keep
-    return LogisticRegression(C=1.0, max_iter=2000).fit(x[keep], y[keep]).score(x_test, y_test)
+    pred = LogisticRegression(C=1.0, max_iter=2000).fit(x[keep], y[keep]).predict(x_test)
+    return classification_scores(y_test, pred)
 
 
 def one_run(x, y, x_test, y_test, rate: float, seed: int) -> dict[str, dict[str, float]]:
@@ -67,11 +70,12 @@ def one_run(x, y, x_test, y_test, rate: float, seed: int) -> dict[str, dict[str,
         "cleanlab": flag_metrics(cl_flags, 1 - given_p, flipped),
         "pred!=given": flag_metrics(probs.argmax(1) != yi, 1 - given_p, flipped),
     }
-    out["byod"]["acc"] = retrain_acc(x, result.suggested, x_test, y_test)
-    out["cleanlab"]["acc"] = retrain_acc(x, noisy, x_test, y_test, keep=~cl_flags)
-    out["pred!=given"]["acc"] = retrain_acc(x, noisy, x_test, y_test, keep=probs.argmax(1) == yi)
-    out["noisy"] = {"acc": retrain_acc(x, noisy, x_test, y_test)}
-    out["clean"] = {"acc": retrain_acc(x, y, x_test, y_test)}
+    kept = {"byod": (result.suggested, None), "cleanlab": (noisy, ~cl_flags),
+            "pred!=given": (noisy, probs.argmax(1) == yi), "noisy": (noisy, None),
+            "clean": (y, None)}  # fmt: skip
+    for method, (labels, keep) in kept.items():
+        scores = retrain_scores(x, labels, x_test, y_test, keep)
+        out.setdefault(method, {}).update(acc=scores["accuracy"], mF1=scores["macro_f1"])
     return out
 
 
@@ -92,19 +96,19 @@ def main() -> None:
         x, x_test, y, y_test = train_test_split(x, y, test_size=0.2, stratify=y, random_state=0)
         print(f"\n## {name}: {len(y):,} audited, {len(y_test):,} clean test, {len(set(y))} classes")
         print(
-            f"{'noise':>5} {'method':<12} {'P':>11} {'R':>11} {'F1':>11} {'AUROC':>11} {'AUPRC':>11} {'retrained acc':>14}"
+            f"{'noise':>5} {'method':<12} {'P':>11} {'R':>11} {'F1':>11} {'AUROC':>11} {'AUPRC':>11} {'retrained acc':>14} {'retrained mF1':>14}"
         )
         for rate in args.rates:
             runs = [one_run(x, y, x_test, y_test, rate, seed) for seed in range(args.seeds)]
             for method in ("byod", "cleanlab", "pred!=given", "noisy", "clean"):
                 cells = []
-                for metric in ("P", "R", "F1", "AUROC", "AUPRC", "acc"):
+                for metric in ("P", "R", "F1", "AUROC", "AUPRC", "acc", "mF1"):
                     vals = [r[method][metric] for r in runs if metric in r[method]]
                     cells.append(f"{np.mean(vals):.3f}±{np.std(vals):.3f}" if vals else "")
                 print(
                     f"{rate:>5.0%} {method:<12} "
                     + " ".join(f"{c:>11}" for c in cells[:5])
-                    + f" {cells[5]:>14}"
+                    + f" {cells[5]:>14} {cells[6]:>14}"
                 )
             d_auprc = np.mean([r["byod"]["AUPRC"] - r["cleanlab"]["AUPRC"] for r in runs])
             d_acc = np.mean([r["byod"]["acc"] - r["cleanlab"]["acc"] for r in runs])

@@ -9,7 +9,7 @@ never imports byod.
 Protocol (SetFit paper settings): a local sentence-transformers folder as the body, a
 logistic-regression head (the SetFit default), ``num_iterations=20`` contrastive pair iterations,
 ``num_epochs=1``, ``batch_size=16``, a fixed seed; fit wall time covers ``Trainer.train()`` (body and
-head), not loading or prediction. Accuracy and macro-F1 are computed on the test set with sklearn.
+head), not loading or prediction. Accuracy, macro-F1 and balanced accuracy are computed on the test set with sklearn.
 The hub is never reached (``HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1``).
 
     .venv/bin/python bench/peer_setfit.py --demo          # 8-shot Rotten Tomatoes, 500 test rows
@@ -155,7 +155,7 @@ def run_setfit(
 ) -> dict[str, Any]:
     """Fit SetFit on ``(text, label)`` pairs and score it on ``test``, in the peer venv.
 
-    Returns ``{"accuracy", "macro_f1", "fit_s", "n_train", "n_test", "setfit_version",
+    Returns ``{"accuracy", "macro_f1", "balanced_accuracy", "fit_s", "n_train", "n_test", "setfit_version",
     "params": {...}}`` (plus ``predict_s`` and library ``versions``).
     """
     out_dir = Path(out_dir)

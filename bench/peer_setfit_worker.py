@@ -3,7 +3,7 @@
 Never imports byod. Reads ``{"text", "label"}`` JSONL train/test files, fine-tunes a local
 sentence-transformers folder with SetFit (contrastive pairs, then a logistic-regression head, the
 SetFit default), predicts the test set and writes one result JSON:
-``{"accuracy", "macro_f1", "fit_s", "n_train", "n_test", "setfit_version", "params"}``.
+``{"accuracy", "macro_f1", "balanced_accuracy", "fit_s", "n_train", "n_test", "setfit_version", "params"}``.
 
 Progress and library logs go to stderr; stdout stays empty.
 """
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
     from datasets import Dataset
     from setfit import SetFitModel, Trainer, TrainingArguments
-    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
     from transformers import set_seed
 
     torch.set_num_threads(args.threads)
@@ -109,6 +109,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "accuracy": round(float(accuracy), 6),
         "macro_f1": round(float(macro_f1), 6),
+        "balanced_accuracy": round(float(balanced_accuracy_score(test_y, pred)), 6),
         "fit_s": round(fit_s, 2),
         "predict_s": round(predict_s, 2),
         "n_train": len(train_x),

@@ -70,10 +70,11 @@ def test_readme_examples_run_in_order(tmp_path: Path, monkeypatch, capsys) -> No
     assert (
         "byod data ingest" in ran
         and "byod pretrain --histories" in ran
-        and ran.count("python") == 2
+        and ran.count("python") == 3
     )
     out = capsys.readouterr().out
     assert "bad_timestamp" in out and "shopping" in out
+    assert "NSMC, 4 labels per class:" in out or "skipped the Korean example:" in out
     assert (
         tmp_path / "runs/ml-100k/features/v0002/features.parquet"
     ).exists()  # new users' version

@@ -51,6 +51,8 @@ def test_train_predict_and_curve_without_llm(tmp_path, tiny_st_folder, monkeypat
             "none",
             "--backbone",
             bb,
+            "--task",
+            "rotten-tomatoes",
         ],
     )
     assert out.exit_code == 0, out.output
@@ -85,6 +87,8 @@ def test_train_predict_and_curve_without_llm(tmp_path, tiny_st_folder, monkeypat
             "none",
             "--backbone",
             bb,
+            "--task",
+            "rotten-tomatoes",
         ],
     )
     assert out.exit_code == 0, out.output
@@ -96,6 +100,7 @@ def test_train_predict_and_curve_without_llm(tmp_path, tiny_st_folder, monkeypat
 def test_pool_selection_is_reported(tmp_path, tiny_st_folder, monkeypatch) -> None:
     monkeypatch.setenv("BYOD_HOME", str(tmp_path / "home"))
     lab = _write(tmp_path, "l.csv", 4)
+    (tmp_path / "l.task.yaml").write_text("text_type: review\nlabel_type: verdict\n")
     pool = tmp_path / "pool.csv"
     pl.DataFrame(
         {
@@ -146,6 +151,8 @@ def test_text_errors_are_one_line(tmp_path) -> None:
             "review",
             "--llm",
             "gpt-17",
+            "--task",
+            "rotten-tomatoes",
         ],
     )
     assert out.exit_code == 2 and "neither a packaged model" in out.output
@@ -169,7 +176,7 @@ def test_rotten_tomatoes_end_to_end_with_the_packaged_llm(tmp_path, monkeypatch)
     df[10:40].drop("label").write_csv(paths["unl"])
     df[40:140].write_csv(paths["test"])
     df[140:].write_csv(paths["pool"])
-    llm = ["--llm", "smollm2"]
+    llm = ["--llm", "smollm2", "--task", "rotten-tomatoes"]
     out = runner.invoke(
         app,
         [
@@ -250,7 +257,9 @@ def test_rotten_tomatoes_end_to_end_with_the_packaged_llm(tmp_path, monkeypatch)
 def test_a_malformed_csv_is_a_one_line_error(tmp_path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("text\nfine\nWarm, funny and wise\n")
-    out = runner.invoke(app, ["text", "pseudolabel", str(path), "--out", str(tmp_path / "o.csv")])
+    out = runner.invoke(
+        app, ["text", "pseudolabel", str(path), "--out", str(tmp_path / "o.csv"), "--task", "nsmc"]
+    )
     assert out.exit_code == 2 and f"{path}: cannot read it as csv" in out.output.replace("\n", "")
 
 
@@ -261,7 +270,7 @@ def test_text_commands_read_cp949_with_encoding(tmp_path, tiny_st_folder, monkey
     path = tmp_path / "ko.csv"
     path.write_bytes(("text,label\n" + "\n".join(rows) + "\n").encode("cp949"))
     args = ["text", "train", str(path), "--out", str(tmp_path / "m"), "--llm", "none",
-            "--backbone", str(tiny_st_folder)]  # fmt: skip
+            "--backbone", str(tiny_st_folder), "--task", "nsmc"]  # fmt: skip
     out = runner.invoke(app, args)
     assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1, out.output
     assert "byte offset" in out.output and "--encoding" in out.output

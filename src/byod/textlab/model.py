@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 from safetensors.torch import load_file, save_file
 
 from byod.atomic import atomic_path, write_json
@@ -18,7 +19,7 @@ from byod.errors import ByodError
 from byod.textlab.prompts import TaskSpec
 from byod.textlab.semisup import HyperMatchHead, SSLConfig, head_network
 
-__all__ = ["save_classifier", "load_classifier"]
+__all__ = ["save_classifier", "load_classifier", "prediction_frame"]
 
 _CARD = "classifier.json"
 _WEIGHTS = "head.safetensors"
@@ -67,3 +68,15 @@ def load_classifier(folder: str | Path) -> tuple[HyperMatchHead, dict]:
     head.head_.eval()
     head.classes_ = np.asarray(card["classes"])
     return head, card
+
+
+def prediction_frame(classes: np.ndarray, probs: np.ndarray) -> pl.DataFrame:
+    """``prediction, confidence, prob_<class>...`` columns from ``(n, n_classes)`` probabilities."""
+    classes = np.asarray(classes)
+    return pl.DataFrame(
+        {
+            "prediction": classes[probs.argmax(axis=1)].astype(str),
+            "confidence": probs.max(axis=1),
+            **{f"prob_{c}": probs[:, j] for j, c in enumerate(classes)},
+        }
+    )

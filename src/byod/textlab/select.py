@@ -21,9 +21,17 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+from byod.textlab.errors import TextlabError
 from byod.vectors import l2_normalise
 
-__all__ = ["Selection", "select_by_retrieval", "select_by_classifier", "SELECTORS"]
+__all__ = [
+    "Selection",
+    "select_by_retrieval",
+    "select_by_classifier",
+    "select_pool",
+    "check_selector",
+    "SELECTORS",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,3 +122,36 @@ def select_by_classifier(
 
 
 SELECTORS = ("retrieval", "classifier")
+
+
+def check_selector(method: str) -> str:
+    """``method`` if it is one of :data:`SELECTORS`, else a one-line error listing them."""
+    if method not in SELECTORS:
+        raise TextlabError(f"pool selector {method!r} is unknown; choose one of {SELECTORS}")
+    return method
+
+
+def select_pool(
+    method: str,
+    x_pool: np.ndarray,
+    x_lab: np.ndarray,
+    y_lab: np.ndarray,
+    x_unl: np.ndarray | None = None,
+) -> Selection:
+    """Run the selector ``method`` (one of :data:`SELECTORS`) over the pool.
+
+    Args:
+        method: ``retrieval`` (near a labelled class centroid) or ``classifier`` (a domain
+            classifier cannot tell it from in-domain).
+        x_pool: ``(n_pool, dim)`` pool vectors.
+        x_lab: ``(n_lab, dim)`` labelled vectors.
+        y_lab: ``(n_lab,)`` their labels.
+        x_unl: ``(n_unl, dim)`` in-domain unlabelled vectors, or ``None`` / empty.
+    """
+    check_selector(method)
+    has_unl = x_unl is not None and len(x_unl) > 0
+    if method == "retrieval":
+        return select_by_retrieval(
+            x_pool, x_lab, np.asarray(y_lab), x_in=x_unl if has_unl else None
+        )
+    return select_by_classifier(x_pool, np.vstack([x_lab, x_unl]) if has_unl else x_lab)

@@ -9,7 +9,12 @@ epoch; its vectors are computed once and cached), and a small head learns from f
   hard target for a *strong* view (token dropout, or an LLM paraphrase) when it is confident
   (``>= threshold``). When the LLM's soft label of the unlabelled text is known, the target comes
   from the product of the two distributions (the head's and the LLM's), so early on, while the
-  head knows little, confident LLM labels lead; later the two must agree;
+  head knows little, confident LLM labels lead; later the two must agree. The targets are kept
+  from collapsing onto the majority class in two ways (``balance``): *distribution alignment*
+  (ReMixMatch, Berthelot et al. 2020) rescales every target distribution by
+  ``prior / mean target`` so their marginal matches the labelled class distribution, and the
+  confident pseudo-labels are *class-balanced*: each class's share of the consistency loss is
+  the same however many texts it claims;
 * unlabelled texts with LLM soft labels, distillation: soft cross-entropy between the head on a
   strong view and the LLM's distribution (``distill_weight``). Measured on Rotten Tomatoes
   (8 labels per class, 1,000 unlabelled, SmolLM2 as the teacher), this term carries most of
@@ -28,8 +33,18 @@ import torch
 from torch import nn
 
 from byod.progress import Progress
+from byod.textlab.errors import LabelSetError, ShapeError, TextlabError
 
-__all__ = ["SSLConfig", "HyperMatchHead", "Standardize", "token_dropout", "head_network"]
+__all__ = [
+    "SSLConfig",
+    "HyperMatchHead",
+    "Standardize",
+    "token_dropout",
+    "head_network",
+    "align_distribution",
+    "class_balanced_weights",
+    "BALANCE",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +65,10 @@ class SSLConfig:
             each unlabelled text and the LLM's soft label (0: off).
         standardize: scale features to zero mean, unit variance (statistics over every vector
             the head sees, labelled or not) before the head.
+        balance: how FixMatch targets avoid collapsing onto the majority class: ``align``
+            (distribution alignment to the labelled class distribution), ``weight`` (each
+            class's confident pseudo-labels weigh the same in total), ``align+weight``
+            (both, the default) or ``none`` (plain FixMatch).
     """
 
     steps: int = 300
@@ -63,6 +82,14 @@ class SSLConfig:
     llm_weight: float = 1.0
     distill_weight: float = 1.0
     standardize: bool = False
+    balance: str = "align+weight"
+
+    def __post_init__(self) -> None:
+        if self.balance not in BALANCE:
+            raise TextlabError(f"balance {self.balance!r} is unknown; choose one of {BALANCE}")
+
+
+BALANCE = ("align+weight", "align", "weight", "none")
 
 
 class HyperMatchHead:
@@ -149,14 +176,20 @@ class HyperMatchHead:
         return out
 
     def _consistency(self, b: _Batch, rng: np.random.Generator) -> torch.Tensor:
+        balance = self.config.balance
         with torch.no_grad():
             q = torch.softmax(self.head_(b.x_weak), dim=1)
             if b.p_llm is not None and self.config.llm_weight > 0:
                 q = q * b.p_llm.clamp_min(1e-6) ** self.config.llm_weight
                 q = q / q.sum(dim=1, keepdim=True)
+            if "align" in balance:
+                q = align_distribution(q, b.prior)
             conf, target = q.max(dim=1)
             mask = (conf >= self.config.threshold).float()
-        self.mask_rate_ = float(mask.mean())
+            if "weight" in balance:
+                mask = mask * class_balanced_weights(target, mask, len(b.prior))
+        self.mask_rate_ = float((mask > 0).float().mean())
+        self.pseudo_label_counts_ = torch.bincount(target[mask > 0], minlength=len(b.prior))
         strong = b.x_strong[rng.integers(len(b.x_strong))]
         ce = nn.functional.cross_entropy(self.head_(strong), target, reduction="none")
         return (ce * mask).mean()
@@ -175,6 +208,35 @@ class HyperMatchHead:
         return self.classes_[proba.argmax(axis=1)]
 
 
+def align_distribution(q: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+    """Distribution alignment: ``q · prior / mean(q)``, renormalised per row.
+
+    Args:
+        q: ``(n, k)`` target distributions over the unlabelled batch.
+        prior: ``(k,)`` the class distribution the targets should have on average.
+
+    Returns:
+        ``(n, k)`` aligned distributions; a class the targets over-claim is scaled down.
+    """
+    marginal = q.mean(dim=0).clamp_min(1e-6)
+    aligned = q * (prior / marginal)
+    return aligned / aligned.sum(dim=1, keepdim=True)
+
+
+def class_balanced_weights(target: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:
+    """``(n,)`` weights that give each class's confident pseudo-labels the same total weight.
+
+    A class with ``m_c`` of the ``m`` confident targets gets ``m / (k_present · m_c)`` per text,
+    so the weights of the confident texts still sum to ``m`` (the loss scale is unchanged).
+    """
+    counts = torch.bincount(target[mask > 0], minlength=k).float()
+    present = int((counts > 0).sum())
+    if present == 0:
+        return torch.zeros_like(mask)
+    per_class = torch.where(counts > 0, mask.sum() / (present * counts.clamp_min(1)), 0.0)
+    return per_class[target]
+
+
 @dataclasses.dataclass
 class _Batch:
     x: torch.Tensor
@@ -184,29 +246,32 @@ class _Batch:
     x_weak: torch.Tensor | None
     x_strong: torch.Tensor | None  # (n_views, n_unl, dim)
     p_llm: torch.Tensor | None
+    prior: torch.Tensor  # (k,) the labelled class distribution: the target of alignment
 
     @classmethod
     def build(cls, x, y_idx, x_aug, p_aug, x_weak, x_strong, p_llm, k: int) -> _Batch:  # noqa: ANN001
         t = lambda a: None if a is None else torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
         if (x_aug is None) != (p_aug is None):
-            raise ValueError("give both x_aug and p_aug, or neither")
+            raise ShapeError("give both x_aug and p_aug, or neither")
         if p_aug is not None and np.asarray(p_aug).shape != (len(x_aug), k):
-            raise ValueError(f"p_aug must be (n_aug, {k}); got {np.asarray(p_aug).shape}")
+            raise ShapeError(f"p_aug must be (n_aug, {k}); got {np.asarray(p_aug).shape}")
         if x_weak is not None:
             x_strong = x_weak if x_strong is None else x_strong
             x_strong = np.asarray(x_strong)
             x_strong = x_strong[None] if x_strong.ndim == 2 else x_strong
             if x_strong.shape[1:] != np.asarray(x_weak).shape:
-                raise ValueError(
+                raise ShapeError(
                     f"x_strong {x_strong.shape} does not match x_weak {np.shape(x_weak)}"
                 )
         if p_llm is not None and (x_weak is None or np.asarray(p_llm).shape != (len(x_weak), k)):
-            raise ValueError(f"p_llm must be (n_unl, {k}) alongside x_weak")
+            raise ShapeError(f"p_llm must be (n_unl, {k}) alongside x_weak")
         if x_aug is not None and len(x_aug) == 0:
             x_aug = p_aug = None
+        prior = np.bincount(y_idx, minlength=k).astype(np.float32) + 1e-3
         return cls(
-            t(x), torch.as_tensor(y_idx), t(x_aug), t(p_aug), t(x_weak), t(x_strong), t(p_llm)
-        )
+            t(x), torch.as_tensor(y_idx), t(x_aug), t(p_aug), t(x_weak), t(x_strong), t(p_llm),
+            torch.as_tensor(prior / prior.sum()),
+        )  # fmt: skip
 
 
 class Standardize(nn.Module):
@@ -245,7 +310,7 @@ def _indices(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
     lookup = {c: i for i, c in enumerate(classes.tolist())}
     missing = sorted({str(v) for v in np.asarray(y).tolist() if v not in lookup})
     if missing:
-        raise ValueError(f"labels {missing} are not among classes {classes.tolist()}")
+        raise LabelSetError(f"labels {missing} are not among classes {classes.tolist()}")
     return np.asarray([lookup[v] for v in np.asarray(y).tolist()], dtype=np.int64)
 
 

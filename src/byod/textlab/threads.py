@@ -21,6 +21,8 @@ import contextlib
 import os
 from collections.abc import Iterator
 
+from byod.textlab.errors import TextlabError
+
 __all__ = ["STEPS", "default_threads", "torch_threads", "step_threads"]
 
 STEPS = ("llm", "encoder", "head")
@@ -36,7 +38,7 @@ def _cores() -> int:
 def default_threads(step: str, cores: int | None = None) -> int:
     """Threads for ``step`` (``llm``, ``encoder`` or ``head``) on ``cores`` (default: ours)."""
     if step not in STEPS:
-        raise ValueError(f"unknown step {step!r}; choose one of {STEPS}")
+        raise TextlabError(f"unknown step {step!r}; choose one of {STEPS}")
     cores = cores or _cores()
     if step == "llm":
         return max(1, min(8, cores // 2))
@@ -46,7 +48,7 @@ def default_threads(step: str, cores: int | None = None) -> int:
 def step_threads(step: str, threads: int | None = None) -> int:
     """``threads`` when given (``--threads``), else :func:`default_threads` for ``step``."""
     if threads is not None and threads < 1:
-        raise ValueError(f"threads must be >= 1; got {threads}")
+        raise TextlabError(f"threads must be >= 1; got {threads}")
     return threads if threads is not None else default_threads(step)
 
 

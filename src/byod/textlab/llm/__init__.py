@@ -6,9 +6,18 @@ from pathlib import Path
 
 from byod.errors import ByodError
 from byod.textlab.llm.base import LLM, ScoringUnsupported, label_distribution
+from byod.textlab.llm.options import NO_LLM, LLMOptions
 from byod.textlab.llm.packaged import PACKAGED_LLMS, gguf_file
 
-__all__ = ["LLM", "ScoringUnsupported", "label_distribution", "open_llm", "PACKAGED_LLMS"]
+__all__ = [
+    "LLM",
+    "LLMOptions",
+    "NO_LLM",
+    "ScoringUnsupported",
+    "label_distribution",
+    "open_llm",
+    "PACKAGED_LLMS",
+]
 
 BACKENDS = ("transformers", "llama-cpp")
 

@@ -18,8 +18,17 @@ from typing import Any
 import yaml
 
 from byod.errors import ConfigError
+from byod.textlab.errors import LabelSetError, TaskNotFoundError
 
-__all__ = ["PromptTemplate", "TaskSpec", "load_template", "load_task", "TEMPLATES_DIR"]
+__all__ = [
+    "PromptTemplate",
+    "TaskSpec",
+    "load_template",
+    "load_task",
+    "find_task_file",
+    "packaged_tasks",
+    "TEMPLATES_DIR",
+]
 
 TEMPLATES_DIR = Path(__file__).parent
 _FIELDS = [
@@ -120,6 +129,11 @@ class TaskSpec:
 
     def word(self, label: str) -> str:
         """The prompt word for data label ``label``."""
+        if label not in self.labels:
+            raise LabelSetError(
+                f"label {label!r} is not in the task's label set {list(self.labels)}; "
+                "add it to the task (or to --labels)"
+            )
         return self.words[self.labels.index(label)]
 
     def header(self) -> str:
@@ -202,6 +216,30 @@ def load_task(
         label_type=str(raw.get("label_type", "label")),
         labels=tuple(str(v) for v in values),
         words=tuple(words.get(str(v), str(v)) for v in values),
+    )
+
+
+def packaged_tasks() -> list[str]:
+    """Names of the tasks in the packaged ``tasks.yaml``."""
+    return sorted(yaml.safe_load((TEMPLATES_DIR / "tasks.yaml").read_text(encoding="utf-8")))
+
+
+def find_task_file(data: str | Path) -> Path:
+    """The task file next to a data file: ``<stem>.task.yaml``, else ``task.yaml`` in its folder.
+
+    Raises:
+        TaskNotFoundError: neither exists; the message says where it looked and what to pass.
+    """
+    data = Path(data)
+    candidates = [data.with_name(f"{data.stem}.task.yaml"), data.with_name("task.yaml")]
+    for path in candidates:
+        if path.is_file():
+            return path
+    looked = " and ".join(str(c) for c in candidates)
+    raise TaskNotFoundError(
+        f"no --task given and no task file next to {data} (looked for {looked}); pass --task "
+        f"with a packaged task {packaged_tasks()} or a YAML file (keys: template, text_type, "
+        "label_type, labels)"
     )
 
 
