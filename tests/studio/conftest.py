@@ -62,9 +62,20 @@ def start_studio(work: Path, backbone: Path | str, home: Path) -> tuple[subproce
     port = free_port()
     env = {**os.environ, "BYOD_HOME": str(home), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     proc = subprocess.Popen(
-        [str(BYOD), "studio", "--work", str(work), "--port", str(port), "--backbone", str(backbone)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            str(BYOD),
+            "studio",
+            "--work",
+            str(work),
+            "--port",
+            str(port),
+            "--backbone",
+            str(backbone),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
         if proc.poll() is not None:
@@ -92,8 +103,10 @@ def studio(tmp_path_factory, tiny_st_folder):
     from byod.studio.app import htmx_installed
 
     if not htmx_installed():
-        pytest.fail("htmx is not installed for the studio; run `make install` (npm ci --prefix studio)",
-                    pytrace=False)  # fmt: skip
+        pytest.fail(
+            "htmx is not installed for the studio; run `make install` (npm ci --prefix studio)",
+            pytrace=False,
+        )
     root = tmp_path_factory.mktemp("studio")
     proc, base = start_studio(root / "work", tiny_st_folder, root / "home")
     yield base, root / "work", tiny_st_folder
@@ -111,11 +124,16 @@ def browser():
         )
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        pytest.fail("`chromium` is not on PATH; apt-get install -y chromium (make install does)",
-                    pytrace=False)  # fmt: skip
+        pytest.fail(
+            "`chromium` is not on PATH; apt-get install -y chromium (make install does)",
+            pytrace=False,
+        )
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, headless=True,
-                               args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])  # fmt: skip
+        b = pw.chromium.launch(
+            executable_path=path,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
         yield b
         b.close()
 

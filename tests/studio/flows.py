@@ -45,7 +45,7 @@ def map_data(page: Page, log: Path) -> None:
     DONE["data"] = "ok"
 
 
-def wait_job(page: Page, kind: str, timeout_ms: int = 240_000) -> str:
+def wait_job(page: Page, kind: str, timeout_ms: int = 120_000) -> str:
     """Wait for the newest job card of ``kind`` to finish; its id."""
     card = page.locator(f"article.job[data-kind={kind}]").first
     expect(card).to_have_attribute("data-status", "done", timeout=timeout_ms)

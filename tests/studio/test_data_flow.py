@@ -14,8 +14,10 @@ from .flows import map_data, shot
 def test_map_a_log_and_validate(page, studio, tiny_files, tmp_path) -> None:
     log, _ = tiny_files
     map_data(page, log)
-    counts = {k: int(page.locator(f"#counts [data-count={k}]").inner_text())
-              for k in ("read", "accepted", "rejected", "duplicates")}  # fmt: skip
+    counts = {
+        k: int(page.locator(f"#counts [data-count={k}]").inner_text())
+        for k in ("read", "accepted", "rejected", "duplicates")
+    }
     assert counts["read"] == counts["accepted"] + counts["rejected"] + counts["duplicates"]
     assert counts["rejected"] == 3 and counts["duplicates"] == 1
     reasons = page.locator("#reasons").inner_text()

@@ -37,7 +37,13 @@ def studio_command(
             "run `make install` (it runs `npm ci --prefix studio` and copies it)"
         )
     home = byod_home()
-    settings = StudioSettings(work_dir=work.resolve(), backbone=backbone, host=host, port=port,
-                              models_dir=home / "models", vector_cache_dir=home / "text-vectors")  # fmt: skip
+    settings = StudioSettings(
+        work_dir=work.resolve(),
+        backbone=backbone,
+        host=host,
+        port=port,
+        models_dir=home / "models",
+        vector_cache_dir=home / "text-vectors",
+    )
     console.print(f"byod studio on http://{host}:{port}/ (work folder {settings.work_dir})")
     uvicorn.run(create_studio_app(settings), host=host, port=port, log_level="warning")

@@ -43,8 +43,14 @@ def create_studio_app(settings: StudioSettings) -> FastAPI:
         await ws.service.restore()  # what was promoted before a restart is served again
         yield
 
-    app = FastAPI(title="byod studio", version=__version__, lifespan=lifespan, docs_url=None,
-                  redoc_url=None, openapi_url=None)  # fmt: skip
+    app = FastAPI(
+        title="byod studio",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.state.workspace = ws
     for router in (data.router, jobs.router, tasks.router, deploy.router):
         app.include_router(router)

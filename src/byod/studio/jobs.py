@@ -8,6 +8,7 @@ reload (or a studio restart) finds every job where it was.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -66,17 +67,29 @@ class JobStore:
         write_json({"kind": kind, **spec}, folder / "spec.json")
         now = time.time()
         write_json(
-            {"id": job_id, "kind": kind, "status": "queued", "stage": None, "fraction": 0.0,
-             "started_at": now, "updated_at": now, "error": None, "outputs": {}},
+            {
+                "id": job_id,
+                "kind": kind,
+                "status": "queued",
+                "stage": None,
+                "fraction": 0.0,
+                "started_at": now,
+                "updated_at": now,
+                "error": None,
+                "outputs": {},
+            },
             folder / "state.json",
-        )  # fmt: skip
+        )
         env = {**os.environ, **self.env}
         with open(folder / "log.txt", "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "byod.studio.worker", str(folder)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
                 start_new_session=True,  # a cancel stops the worker and its children only
-            )  # fmt: skip
+            )
         write_json(proc.pid, folder / "pid.json")
         self._procs[job_id] = proc
         return job_id
@@ -114,9 +127,10 @@ class JobStore:
     def list(self, kind: str | None = None) -> list[dict[str, Any]]:
         """Every job's state, newest first (``kind``: only that kind)."""
         states = [
-            self.state(p.name) for p in sorted(self.root.iterdir(), reverse=True)
+            self.state(p.name)
+            for p in sorted(self.root.iterdir(), reverse=True)
             if (p / "spec.json").is_file()
-        ]  # fmt: skip
+        ]
         return [s for s in states if kind is None or s.get("kind") == kind]
 
     def latest(self, kind: str, status: str | None = None) -> dict[str, Any] | None:
@@ -132,10 +146,8 @@ class JobStore:
         pid = _read_json(folder / "pid.json")
         if self.state(job_id).get("status") not in ACTIVE or not isinstance(pid, int):
             return self.state(job_id)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline and self._running(job_id, folder):
             time.sleep(0.1)

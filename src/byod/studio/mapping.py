@@ -20,8 +20,15 @@ from byod.data.readers import ROW, read_source
 from byod.data.template import normalize_whitespace, render
 from byod.errors import ByodError, ConfigError
 
-__all__ = ["preview", "source_from_form", "template_preview", "write_mapping", "validate",
-           "TIME_CHOICES", "UPLOAD_SUFFIXES"]  # fmt: skip
+__all__ = [
+    "preview",
+    "source_from_form",
+    "template_preview",
+    "write_mapping",
+    "validate",
+    "TIME_CHOICES",
+    "UPLOAD_SUFFIXES",
+]
 
 TIME_CHOICES = ("iso8601", "epoch_s", "epoch_ms", "ordinal", "%Y-%m-%d %H:%M:%S")
 UPLOAD_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".parquet", ".gz")

@@ -21,7 +21,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 
 def fmt_seconds(value: float | None) -> str:
     """``1:02:03`` / ``2:03`` for an ETA; ``-`` when unknown."""
-    if value is None:
+    if not isinstance(value, int | float):
         return "-"
     s = int(round(value))
     h, rem = divmod(s, 3600)

@@ -53,8 +53,14 @@ class KeyStore:
         name = name.strip() or f"{scope}-key"
         key = new_key()
         keys = self.list()
-        keys.append({"name": name, "scope": scope, "sha256": hash_key(key),
-                     "created_at": time.strftime("%Y-%m-%d %H:%M:%S")})  # fmt: skip
+        keys.append(
+            {
+                "name": name,
+                "scope": scope,
+                "sha256": hash_key(key),
+                "created_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+            }
+        )
         self._save(keys)
         return key
 
@@ -75,11 +81,13 @@ class ServiceSlot:
         self.app: FastAPI | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI: pass the request to the live service (no lifespan: the studio loads it)."""
         if scope["type"] == "lifespan":
             return
         if self.app is None:
-            reply = JSONResponse({"detail": "nothing is deployed yet; promote one in the studio"},
-                                 status_code=503)  # fmt: skip
+            reply = JSONResponse(
+                {"detail": "nothing is deployed yet; promote one in the studio"}, status_code=503
+            )
             await reply(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -90,14 +98,20 @@ class ServiceSlot:
         if self.app is None or self.app.state.holder.current is None:
             return None
         dep = self.app.state.holder.current
-        return {"path": str(dep.path), "version": dep.version, "hash": dep.digest,
-                "heads": dep.manifest.get("heads", {}), "reloads": self.app.state.holder.reloads}  # fmt: skip
+        return {
+            "path": str(dep.path),
+            "version": dep.version,
+            "hash": dep.digest,
+            "heads": dep.manifest.get("heads", {}),
+            "reloads": self.app.state.holder.reloads,
+        }
 
     async def promote(self, path: Path) -> dict[str, Any]:
         """Serve ``path``: build the service the first time, hot-swap to it afterwards."""
         if self.app is None:
-            settings = ServeSettings(deployment=path, api_keys_file=self.keys.file,
-                                     models_dir=self.models_dir)  # fmt: skip
+            settings = ServeSettings(
+                deployment=path, api_keys_file=self.keys.file, models_dir=self.models_dir
+            )
             app = create_app(settings)
             await run_in_threadpool(app.state.holder.reload)  # mounted: no lifespan of its own
             self.app = app

@@ -49,7 +49,8 @@ class Reporter:
             frac = float(self.state.get("fraction") or 0.0)
             elapsed = time.time() - self.state["started_at"]
             self.state["elapsed_s"] = elapsed
-            self.state["eta_s"] = elapsed * (1 - frac) / frac if 0 < frac < 1 else None
+            running = self.state.get("status") == "running"
+            self.state["eta_s"] = elapsed * (1 - frac) / frac if running and 0 < frac < 1 else None
             self._write()
 
     def output(self, name: str, path: Path) -> None:
@@ -81,8 +82,9 @@ def _watch_curve(model_dir: Path, epochs: int, lo: float, hi: float, rep: Report
             rep.update(
                 curve=[{k: h.get(k) for k in ("epoch", "train_loss", "val_loss")} for h in curve],
                 fraction=lo + (hi - lo) * min(done / max(epochs, 1), 1.0),
-                rate=f"{rate:.1f} epochs/min", detail=f"epoch {done}/{epochs}",
-            )  # fmt: skip
+                rate=f"{rate:.1f} epochs/min",
+                detail=f"epoch {done}/{epochs}",
+            )
 
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
@@ -117,21 +119,35 @@ def run_build(spec: dict[str, Any], rep: Reporter) -> None:
     write_histories(histories, out / "histories.parquet", scfg)
     rep.output("histories", out / "histories.parquet")
     rep.update(stage="pretrain", fraction=0.05, detail=f"{histories.height:,} histories")
+    train = {
+        "epochs": int(spec.get("epochs", 3)),
+        "batch_size": int(spec.get("batch_size", 64)),
+        "device": "cpu",
+        "max_steps": spec.get("max_steps"),
+    }
     cfg = PretrainConfig.from_dict(
-        {"objective": spec.get("objective", "clue"), "backbone": spec["backbone"],
-         "max_events": int(spec.get("max_events", 64)), "encoder": spec.get("encoder", {}),
-         "train": {"epochs": int(spec.get("epochs", 3)), "batch_size": int(spec.get("batch_size", 64)),
-                   "device": "cpu", **({"max_steps": int(spec["max_steps"])} if spec.get("max_steps") else {})}},
+        {
+            "objective": spec.get("objective", "clue"),
+            "backbone": spec["backbone"],
+            "max_events": int(spec.get("max_events", 64)),
+            "encoder": spec.get("encoder", {}),
+            "train": train,
+        },
         where="build settings",
-    )  # fmt: skip
+    )
     backbone = _backbone(spec)
     model_dir = out / "model"
     stop_watch = _watch_curve(model_dir, cfg.train.epochs, 0.05, 0.9, rep)
     try:
         encoder, _state = pretrain(
-            histories, model_dir, cfg, backbone=backbone, progress=False,
-            vector_cache_dir=spec.get("vector_cache_dir"), rendering=scfg.rendering(),
-        )  # fmt: skip
+            histories,
+            model_dir,
+            cfg,
+            backbone=backbone,
+            progress=False,
+            vector_cache_dir=spec.get("vector_cache_dir"),
+            rendering=scfg.rendering(),
+        )
     finally:
         stop_watch()
     rep.output("model", model_dir)
@@ -139,12 +155,20 @@ def run_build(spec: dict[str, Any], rep: Reporter) -> None:
     features = encoder.encode(histories)
     c = encoder.config
     table = write_feature_table(
-        features, out / "features",
-        {"model": str(model_dir.resolve()), "model_hash": model_hash(model_dir),
-         "backbone": c.backbone, "backbone_fingerprint": c.backbone_fingerprint,
-         "objective": c.objective, "mode": c.mode, "source": str(out / "histories.parquet"),
-         "source_kind": "histories", "source_hash": frame_hash(histories)},
-    )  # fmt: skip
+        features,
+        out / "features",
+        {
+            "model": str(model_dir.resolve()),
+            "model_hash": model_hash(model_dir),
+            "backbone": c.backbone,
+            "backbone_fingerprint": c.backbone_fingerprint,
+            "objective": c.objective,
+            "mode": c.mode,
+            "source": str(out / "histories.parquet"),
+            "source_kind": "histories",
+            "source_hash": frame_hash(histories),
+        },
+    )
     rep.output("features", out / "features")
     rep.update(version=table.metadata["version"], users=features.height, detail="done")
 
@@ -173,16 +197,25 @@ def run_classify(spec: dict[str, Any], rep: Reporter) -> None:
     ids, seeds = table.user_ids, int(spec.get("n_seeds", 3))
     task_labels(labels, task, ids)  # a clear error before any fitting
     rep.update(stage="embedding head", fraction=0.1)
-    frames = [classify_source("byod vectors", ids, table.vectors, labels, [task], ["logistic"],
-                              n_seeds=seeds)]  # fmt: skip
+    frames = [
+        classify_source(
+            "byod vectors", ids, table.vectors, labels, [task], ["logistic"], n_seeds=seeds
+        )
+    ]
     rep.update(stage="baselines", fraction=0.6)
-    frames.append(classify_source("majority class", ids, table.vectors, labels, [task],
-                                  ["majority"], n_seeds=seeds))  # fmt: skip
+    frames.append(
+        classify_source(
+            "majority class", ids, table.vectors, labels, [task], ["majority"], n_seeds=seeds
+        )
+    )
     events = pl.read_parquet(spec["events"]) if spec.get("events") else None
     if events is not None and events["item_id"].drop_nulls().len() > 0:
         bag = bag_of_items(events, ids)
-        frames.append(classify_source("TF-IDF bag of items", ids, bag, labels, [task],
-                                      ["logistic"], n_seeds=seeds))  # fmt: skip
+        frames.append(
+            classify_source(
+                "TF-IDF bag of items", ids, bag, labels, [task], ["logistic"], n_seeds=seeds
+            )
+        )
     metrics = pl.concat(frames)
     write_json(metrics.to_dicts(), out / "metrics.json")
     rep.output("metrics", out / "metrics.json")
@@ -198,18 +231,24 @@ def run_deploy(spec: dict[str, Any], rep: Reporter) -> None:
 
     rep.update(stage="deploy", fraction=0.1, detail="loading the model")
     encoder = UserEncoder.load(
-        spec["model"], vector_cache_dir=spec.get("vector_cache_dir"),
+        spec["model"],
+        vector_cache_dir=spec.get("vector_cache_dir"),
         models_dir=spec.get("models_dir"),
-    )  # fmt: skip
+    )
     table = read_feature_table(spec["features"])
     labels = pl.read_parquet(spec["labels"]) if spec.get("labels") else None
     tasks = tuple(spec.get("tasks", ()))
     rep.update(fraction=0.3, detail=f"fitting heads {list(tasks)}")
     build_deployment(
-        DeploySpec(encoder=encoder, encoder_dir=Path(spec["model"]), table=table, labels=labels,
-                   tasks=tasks),
+        DeploySpec(
+            encoder=encoder,
+            encoder_dir=Path(spec["model"]),
+            table=table,
+            labels=labels,
+            tasks=tasks,
+        ),
         spec["out"],
-    )  # fmt: skip
+    )
     rep.output("deployment", Path(spec["out"]))
 
 

@@ -45,8 +45,11 @@ async def upload(request: Request, file: Annotated[UploadFile, File()]) -> HTMLR
     """Save an uploaded log file under the work folder and show its preview + mapping form."""
     name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(file.filename or "upload.csv").name)
     if not name.lower().endswith(UPLOAD_SUFFIXES):
-        return render(request, "_error.html",
-                      error=f"{name}: expected a .csv, .tsv, .jsonl or .parquet file (.gz too)")  # fmt: skip
+        return render(
+            request,
+            "_error.html",
+            error=f"{name}: expected a .csv, .tsv, .jsonl or .parquet file (.gz too)",
+        )
     target = workspace(request).root / "uploads" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "wb") as out:
@@ -84,8 +87,14 @@ async def validate_mapping(request: Request) -> HTMLResponse:
     except ByodError as exc:
         return render(request, "_error.html", error=str(exc))
     rejects = result.rejects.head(20).with_columns(pl.all().cast(pl.String))
-    return render(request, "_validation.html", summary=result.summary, yaml_path=yaml_path,
-                  rejects=rejects, yaml_text=yaml_path.read_text(encoding="utf-8"))  # fmt: skip
+    return render(
+        request,
+        "_validation.html",
+        summary=result.summary,
+        yaml_path=yaml_path,
+        rejects=rejects,
+        yaml_text=yaml_path.read_text(encoding="utf-8"),
+    )
 
 
 @router.post("/data/remove")

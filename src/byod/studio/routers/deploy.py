@@ -40,8 +40,15 @@ def service_view(request: Request, **extra: Any) -> HTMLResponse:
     ws = workspace(request)
     served = ws.service.current
     keys = ws.keys.list()
-    return render(request, "_service.html", served=served, keys=keys, scopes=SCOPES,
-                  curls=curl_lines(request, served, bool(keys)), **extra)  # fmt: skip
+    return render(
+        request,
+        "_service.html",
+        served=served,
+        keys=keys,
+        scopes=SCOPES,
+        curls=curl_lines(request, served, bool(keys)),
+        **extra,
+    )
 
 
 @router.get("/deploy")
@@ -49,8 +56,9 @@ def deploy_page(request: Request) -> HTMLResponse:
     """The deploy page."""
     ws = workspace(request)
     heads = [j for j in ws.jobs.list("classify") if j.get("status") == "done"]
-    return render(request, "deploy.html", builds=built(ws.jobs), heads=heads,
-                  jobs=ws.jobs.list("deploy"))  # fmt: skip
+    return render(
+        request, "deploy.html", builds=built(ws.jobs), heads=heads, jobs=ws.jobs.list("deploy")
+    )
 
 
 @router.get("/deploy/service")
@@ -72,11 +80,13 @@ async def build(request: Request) -> HTMLResponse:
     if state.get("status") != "done":
         return render(request, "_error.html", error="choose a finished build")
     labels = [pl.read_parquet(h["outputs"]["labels"]) for h in heads]
-    spec: dict[str, Any] = {"model": state["outputs"]["model"],
-                            "features": state["outputs"]["features"],
-                            "tasks": sorted({str(lb["task"][0]) for lb in labels if lb.height}),
-                            "models_dir": str(ws.settings.models_dir or "") or None,
-                            "vector_cache_dir": str(ws.settings.vector_cache_dir or "") or None}  # fmt: skip
+    spec: dict[str, Any] = {
+        "model": state["outputs"]["model"],
+        "features": state["outputs"]["features"],
+        "tasks": sorted({str(lb["task"][0]) for lb in labels if lb.height}),
+        "models_dir": str(ws.settings.models_dir or "") or None,
+        "vector_cache_dir": str(ws.settings.vector_cache_dir or "") or None,
+    }
     if labels:
         merged = pl.concat(labels).unique(["user_id", "task"], keep="last")
         folder = ws.root / "labels"

@@ -49,8 +49,13 @@ def job_card(request: Request, state: dict[str, Any]) -> HTMLResponse:
 def build_page(request: Request) -> HTMLResponse:
     """The build page: settings and the build jobs."""
     ws = workspace(request)
-    return render(request, "build.html", objectives=OBJECTIVES, jobs=ws.jobs.list("build"),
-                  backbone=ws.settings.backbone)  # fmt: skip
+    return render(
+        request,
+        "build.html",
+        objectives=OBJECTIVES,
+        jobs=ws.jobs.list("build"),
+        backbone=ws.settings.backbone,
+    )
 
 
 @router.post("/build/start")
@@ -69,10 +74,16 @@ def start_build(
     if objective not in OBJECTIVES:
         return render(request, "_error.html", error=f"objective must be one of {OBJECTIVES}")
     s = ws.settings
-    spec = {"events": str(ws.events), "backbone": backbone.strip(), "objective": objective,
-            "epochs": epochs, "batch_size": batch_size, "max_events": max_events,
-            "models_dir": str(s.models_dir) if s.models_dir else None,
-            "vector_cache_dir": str(s.vector_cache_dir) if s.vector_cache_dir else None}  # fmt: skip
+    spec = {
+        "events": str(ws.events),
+        "backbone": backbone.strip(),
+        "objective": objective,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "max_events": max_events,
+        "models_dir": str(s.models_dir) if s.models_dir else None,
+        "vector_cache_dir": str(s.vector_cache_dir) if s.vector_cache_dir else None,
+    }
     job_id = ws.jobs.start("build", spec)
     return job_card(request, ws.jobs.state(job_id))
 

@@ -63,7 +63,13 @@ def train(
     if state.get("status") != "done":
         return render(request, "_error.html", error=f"build {build} has not finished")
     task = re.sub(r"[^A-Za-z0-9_-]", "_", task.strip()) or "task"
-    spec = {"build": build, "features": state["outputs"]["features"], "labels": labels,
-            "user_column": user_column, "label_column": label_column, "task": task,
-            "events": ws.jobs.spec(build).get("events")}  # fmt: skip
+    spec = {
+        "build": build,
+        "features": state["outputs"]["features"],
+        "labels": labels,
+        "user_column": user_column,
+        "label_column": label_column,
+        "task": task,
+        "events": ws.jobs.spec(build).get("events"),
+    }
     return job_card(request, ws.jobs.state(ws.jobs.start("classify", spec)))
