@@ -140,6 +140,9 @@ def browser():
 
 @pytest.fixture
 def page(browser, studio):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)  # a loaded 2-core machine: model loads take seconds
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=studio[0])
     pg = context.new_page()
     pg.set_default_timeout(60_000)

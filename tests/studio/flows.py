@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 SHOTS: dict[str, Path] = {}
 DONE: dict[str, str] = {}  # flow -> job id (or "ok"), so later flows reuse earlier ones
@@ -45,9 +45,19 @@ def map_data(page: Page, log: Path) -> None:
     DONE["data"] = "ok"
 
 
-def wait_job(page: Page, kind: str, timeout_ms: int = 120_000) -> str:
-    """Wait for the newest job card of ``kind`` to finish; its id."""
-    card = page.locator(f"article.job[data-kind={kind}]").first
+def start_job(page: Page, kind: str, button: str) -> Locator:
+    """Click ``button`` and return the card of the job it started (not an older one)."""
+    cards = page.locator(f"article.job[data-kind={kind}]")
+    page.wait_for_load_state("networkidle")  # the listed jobs have loaded their cards
+    before = cards.count()
+    page.click(button)
+    expect(cards).to_have_count(before + 1)
+    return page.locator(f"#{cards.first.get_attribute('id')}")
+
+
+def wait_job(page: Page, kind: str, button: str, timeout_ms: int = 120_000) -> str:
+    """Start a job with ``button`` and wait for it to finish; its id."""
+    card = start_job(page, kind, button)
     expect(card).to_have_attribute("data-status", "done", timeout=timeout_ms)
     return card.get_attribute("id").removeprefix("job-")
 
@@ -59,8 +69,7 @@ def build_users(page: Page, backbone: Path, epochs: int = 2) -> str:
     page.fill("#epochs", str(epochs))
     page.fill("#batch_size", "8")
     page.fill("#max_events", "16")
-    page.click("#start-build")
-    DONE["build"] = wait_job(page, "build")
+    DONE["build"] = wait_job(page, "build", "#start-build")
     return DONE["build"]
 
 
@@ -72,6 +81,5 @@ def train_head(page: Page, labels: Path) -> str:
     page.select_option("#user_column", "uid")
     page.select_option("#label_column", "likes")
     page.fill("#task", "likes")
-    page.click("#train")
-    DONE["tasks"] = wait_job(page, "classify")
+    DONE["tasks"] = wait_job(page, "classify", "#train")
     return DONE["tasks"]

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from byod.features.table import read_feature_table
 
-from .flows import DONE, build_users, map_data, shot
+from .flows import DONE, build_users, map_data, shot, start_job
 
 
 def _ensure_data(page, tiny_files) -> None:
@@ -38,8 +38,7 @@ def test_cancel_a_running_job_and_reload(page, studio, tiny_files) -> None:
     page.fill("#backbone", str(studio[2]))
     page.fill("#epochs", "400")
     page.fill("#batch_size", "8")
-    page.click("#start-build")
-    card = page.locator("article.job[data-kind=build]").first
+    card = start_job(page, "build", "#start-build")
     expect(card).to_have_attribute("data-status", "running", timeout=60_000)
     expect(card.locator(".stage")).to_contain_text("pretrain", timeout=120_000)
     expect(card.locator(".rate")).to_contain_text("epochs/min", timeout=120_000)
@@ -58,8 +57,7 @@ def test_a_failed_job_shows_its_error_and_keeps_its_files(page, studio, tiny_fil
     _ensure_data(page, tiny_files)
     page.goto("/build")
     page.fill("#backbone", "/no/such/backbone")
-    page.click("#start-build")
-    card = page.locator("article.job[data-kind=build]").first
+    card = start_job(page, "build", "#start-build")
     expect(card).to_have_attribute("data-status", "failed", timeout=120_000)
     expect(card.locator(".job-error")).to_contain_text("/no/such/backbone")
     kept = card.locator(".outputs code").first.text_content()
