@@ -70,21 +70,24 @@ def _watch_curve(model_dir: Path, epochs: int, lo: float, hi: float, rep: Report
     stop = threading.Event()
     t0 = time.time()
 
+    def poll() -> None:
+        try:
+            lines = (model_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return
+        curve = [json.loads(ln) for ln in lines if ln.strip()]
+        done = len(curve)
+        rate = done / max(time.time() - t0, 1e-9) * 60
+        rep.update(
+            curve=[{k: h.get(k) for k in ("epoch", "train_loss", "val_loss")} for h in curve],
+            fraction=lo + (hi - lo) * min(done / max(epochs, 1), 1.0),
+            rate=f"{rate:.1f} epochs/min",
+            detail=f"epoch {done}/{epochs}",
+        )
+
     def loop() -> None:
         while not stop.wait(0.5):
-            try:
-                lines = (model_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
-            except FileNotFoundError:
-                continue
-            curve = [json.loads(ln) for ln in lines if ln.strip()]
-            done = len(curve)
-            rate = done / max(time.time() - t0, 1e-9) * 60
-            rep.update(
-                curve=[{k: h.get(k) for k in ("epoch", "train_loss", "val_loss")} for h in curve],
-                fraction=lo + (hi - lo) * min(done / max(epochs, 1), 1.0),
-                rate=f"{rate:.1f} epochs/min",
-                detail=f"epoch {done}/{epochs}",
-            )
+            poll()
 
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
@@ -92,6 +95,7 @@ def _watch_curve(model_dir: Path, epochs: int, lo: float, hi: float, rep: Report
     def finish() -> None:
         stop.set()
         thread.join(timeout=2)
+        poll()  # the last epochs, however fast they were
 
     return finish
 
