@@ -48,3 +48,24 @@ def test_a_bad_template_says_why_and_korean_switch(page, studio, tiny_files) -> 
     expect(page.locator("h1")).to_have_text("1. 데이터 가져오기")
     page.click("#lang-switch")
     expect(page.locator("h1")).to_have_text("1. Bring data")
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, button')]
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+  .map(e => e.outerHTML)"""
+
+
+def test_keyboard_and_labels(page, studio, tiny_files) -> None:
+    page.goto("/data")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "/data"
+    page.fill("#path", str(tiny_files[0]))
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#mapping-form")
+    assert page.evaluate(UNLABELLED) == []  # every control is named for a screen reader
+    for step in ("/build", "/tasks", "/deploy"):
+        page.goto(step)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(UNLABELLED) == [], step
