@@ -56,3 +56,17 @@ def test_form_to_source_entry() -> None:
 def test_studio_refuses_another_interface(tmp_path) -> None:
     r = CliRunner().invoke(app, ["studio", "--work", str(tmp_path), "--host", "0.0.0.0"])
     assert r.exit_code == 2 and "refusing to serve the studio on 0.0.0.0" in r.output
+
+
+def test_posts_need_the_studio_page_and_a_loopback_host(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from byod.studio import StudioSettings, create_studio_app
+
+    client = TestClient(
+        create_studio_app(StudioSettings(work_dir=tmp_path)), base_url="http://127.0.0.1"
+    )
+    form = {"name": "x", "scope": "admin"}
+    assert client.post("/keys", data=form).status_code == 403  # a cross-site form post
+    assert client.post("/keys", data=form, headers={"HX-Request": "true"}).status_code == 200
+    assert client.get("/data", headers={"Host": "evil.example"}).status_code == 400

@@ -14,7 +14,8 @@ from urllib.parse import urlparse
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
-from starlette.responses import RedirectResponse, Response
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from byod import __version__
 from byod.studio.i18n import LANGS
@@ -56,6 +57,19 @@ def create_studio_app(settings: StudioSettings) -> FastAPI:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount(PREFIX, ws.service, name="serve")
+
+    @app.middleware("http")
+    async def same_page_only(request: Request, call_next):  # noqa: ANN001, ANN202
+        # The studio has no login: a page of another site could post a form to loopback, but
+        # it cannot add the header htmx sends (that would need CORS), so every studio POST
+        # needs it. The service under /serve has its own API keys.
+        own = not request.url.path.startswith(PREFIX)
+        if request.method == "POST" and own and request.headers.get("hx-request") != "true":
+            return PlainTextResponse("studio actions come from the studio's own page", 403)
+        return await call_next(request)
+
+    # A name that resolves to loopback by a rebinding DNS trick is still refused.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "[::1]"])
 
     @app.get("/", include_in_schema=False)
     def home() -> Response:
