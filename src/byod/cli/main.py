@@ -17,6 +17,7 @@ from byod.cli.pretrain import pretrain_command
 from byod.cli.report import report_command
 from byod.cli.run import run_command
 from byod.cli.serve import api_key_command, deploy_command, serve_command
+from byod.cli.studio import studio_command
 from byod.cli.text import app as text_app
 from byod.cli.transfer import app as transfer_app
 from byod.cli.tune import app as tune_app
@@ -41,6 +42,7 @@ app.command("report")(report_command)
 app.command("deploy")(deploy_command)
 app.command("serve")(serve_command)
 app.command("api-key")(api_key_command)
+app.command("studio")(studio_command)
 
 
 def _version(value: bool) -> None:
