@@ -179,3 +179,23 @@ def builtin(
     )
     for path in paths:
         console.print(f"wrote {path}")
+
+
+@app.command()
+@user_errors
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Folder for logs/*.parquet + ingest.yaml.")],
+    users: Annotated[int, typer.Option(help="Number of users.")] = 1000,
+    events_per_user: Annotated[int, typer.Option(help="Events per user (all services).")] = 50,
+    services: Annotated[int, typer.Option(help="Number of services (1-6).")] = 3,
+    items_per_service: Annotated[int, typer.Option(help="Catalogue size per service.")] = 2000,
+    dirty: Annotated[float, typer.Option(help="Share of rows broken on purpose.")] = 0.001,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
+) -> None:
+    """Write a synthetic multi-service log (Parquet) and the ingest.yaml that reads it."""
+    from byod.data.synth import SynthConfig, synth_logs
+
+    cfg = SynthConfig(users, events_per_user, services, items_per_service, dirty, seed)
+    with console.status(f"writing {users * events_per_user:,} synthetic events"):
+        path = synth_logs(cfg, out)
+    console.print(f"wrote {out / 'logs'} ({services} services) and {path}")
