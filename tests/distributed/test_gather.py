@@ -74,10 +74,12 @@ def _worker(rank, world, init, out):
     params = [p for g in trainer.optimizer.param_groups for p in g["params"]]
     distribute(trainer.loss, params)
     loss, grads = _step(trainer, arrays)
+    users = trainer.train_users[:GLOBAL_BATCH]
+    local = len(trainer.loss.objectives[0].pairs(arrays, users, np.random.default_rng(0))[0])
     x = torch.full((rank + 1, 2), float(rank), requires_grad=True)  # uneven rows gather too
     (gather_rows(x).sum() * (rank + 1)).backward()
     if rank == 0:
-        torch.save({"loss": loss, "grads": grads, "x_grad": x.grad}, out)
+        torch.save({"loss": loss, "grads": grads, "x_grad": x.grad, "local": local}, out)
     dist.destroy_process_group()
 
 
@@ -87,6 +89,7 @@ def test_two_workers_give_the_full_batch_gradient(tmp_path):
     out = tmp_path / "rank0.pt"
     mp.spawn(_worker, args=(2, f"file://{tmp_path}/pg", str(out)), nprocs=2, join=True)
     got = torch.load(out)
+    assert got["local"] == GLOBAL_BATCH // 2  # each worker embedded only its half
     assert got["loss"] == pytest.approx(expected_loss, abs=1e-6)
     assert len(got["grads"]) == len(expected)
     for g, e in zip(got["grads"], expected, strict=True):

@@ -6,11 +6,12 @@ Kept here so the commands themselves only gain an option and a two-line branch.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from byod.cli._common import byod_home, console
 from byod.errors import ByodError
 
-__all__ = ["embed_with_ray"]
+__all__ = ["embed_with_ray", "pretrain_with_ray"]
 
 
 def embed_with_ray(
@@ -45,4 +46,36 @@ def embed_with_ray(
     console.print(
         f"wrote {table.features.height:,} users (learned {table.metadata['dim']}) to "
         f"{table.path} (ray, {workers} worker(s))"
+    )
+
+
+def pretrain_with_ray(
+    histories: Any,
+    out: Path,
+    config: Any,
+    backbone: Any,
+    vector_cache_dir: Path,
+    resume: bool,
+    rendering: dict | None,
+    workers: int,
+    flat: bool,
+    baseline: str | None,
+) -> None:
+    """``byod pretrain --backend ray``: the sequence encoder on Ray Train workers."""
+    from byod.distributed.ray_train import pretrain_ray
+
+    if flat or baseline:
+        raise ByodError("--backend ray trains the sequence encoder; drop --flat / --baseline")
+    b = config.train.batch_size
+    console.print(
+        f"pretraining {config.objective} on {workers} Ray workers x {b} users "
+        f"(global batch {workers * b}, {workers * b - 1} negatives per anchor)"
+    )
+    encoder, run = pretrain_ray(
+        histories, out, config, workers=workers, backbone=backbone,
+        vector_cache_dir=vector_cache_dir, resume=resume, rendering=rendering,
+    )  # fmt: skip
+    console.print(
+        f"done: {run.epochs} epochs, {run.global_step} steps, {run.samples_per_s:,.0f} users/s, "
+        f"{run.restarts} restart(s); model in {out} (dim {encoder.dim})"
     )
