@@ -87,7 +87,7 @@ def test_embed_agrees_with_polars(ray_cluster, logs, tiny_st_folder, tmp_path, m
 
 
 def test_more_workers_than_cpus_fails_at_once(ray_cluster, logs, tmp_path):
-    from byod.distributed.ray_data import embed_ray
+    from byod.distributed.ray_embed import embed_ray
 
     with pytest.raises(ByodError, match="needs 3 CPUs but the Ray cluster has 2"):
         embed_ray(

@@ -25,7 +25,7 @@ def embed_with_ray(
     workers: int,
 ) -> None:
     """``byod embed --backend ray``: the learned block, from histories or raw events."""
-    from byod.distributed.ray_data import embed_ray
+    from byod.distributed.ray_embed import embed_ray
 
     if blocks not in (None, "learned") or blocks_from is not None:
         raise ByodError(

@@ -1,14 +1,14 @@
-"""``--backend ray`` for ingest, serialize and embed: byod's own row logic on Ray Data.
+"""``--backend ray`` for ingest and serialize: byod's own row logic on Ray Data.
 
-Every command has the same shape: read the input Parquet row groups in parallel tasks, tag each
-row with its user's hash partition, let Ray shuffle so that every partition arrives whole (all of
-a user's rows together), and run byod's single-machine code on each partition: ingestion's
-``_map_source`` per row group and ``_drop_duplicates`` per partition, :func:`serialize` per
-partition, :class:`UserEncoder` in a pool of actors that each load the backbone and the
-event-text cache once. Partitions write their own part files with byod's atomic writers and
-return only counts, so no events ever reach the driver; the parts are then streamed into the
-single Parquet file the other commands read. Results equal the Polars backend's (same users,
-counts and vectors), row order aside.
+Both commands have the same shape: read the input Parquet row groups in parallel tasks, tag
+each row with its user's hash partition, let Ray shuffle so that every partition arrives whole
+(all of a user's rows together), and run byod's single-machine code on each partition:
+ingestion's ``_map_source`` per row group and ``_drop_duplicates`` per partition,
+:func:`serialize` per partition (embedding works the same way: :mod:`byod.distributed.ray_embed`).
+Partitions write their own part files with byod's atomic writers and return only counts, so no
+events ever reach the driver; the parts are then streamed into the single Parquet file the other
+commands read. Results equal the Polars backend's (same users, counts and histories), row order
+aside.
 """
 
 from __future__ import annotations
@@ -34,17 +34,16 @@ from byod.data.serialize import SerializeConfig, serialize, write_histories
 from byod.distributed.parts import (
     PART,
     RowGroup,
-    file_sha256,
     merge_parts,
     n_partitions,
     read_row_group,
     row_groups,
     with_partition,
 )
-from byod.distributed.runtime import check_cpus, ensure_cluster
+from byod.distributed.runtime import ensure_cluster
 from byod.errors import ConfigError
 
-__all__ = ["ingest_ray", "serialize_ray", "embed_ray"]
+__all__ = ["ingest_ray", "serialize_ray"]
 
 _COMPAT = pl.CompatLevel.oldest()  # plain Arrow strings: every Ray block concatenates them
 
@@ -341,111 +340,3 @@ def serialize_ray(
     keys = ("histories", "users", "multi_service_users", "events", "truncated")
     totals = {k: sum(p[k] for p in parts) for k in keys}
     return {**totals, "partitions": len(parts)}
-
-
-# -- embed --------------------------------------------------------------------------------------
-def _write_partition(batch: pa.Table, staging: Path) -> pa.Table:
-    frame = pl.from_arrow(batch)
-    part = int(frame[PART][0])
-    write_parquet(frame.drop(PART), staging / f"part-{part:05d}.parquet")
-    return _stats_row({"part": part, "rows": frame.height})
-
-
-class _EmbedActor:
-    """One per actor: loads the user encoder (backbone + event-text cache) once."""
-
-    def __init__(self, model: str, vector_cache_dir: str, models_dir: str, kind: str) -> None:
-        from byod.encoders.user import UserEncoder
-
-        self.encoder = UserEncoder.load(
-            model, vector_cache_dir=vector_cache_dir, models_dir=models_dir, device="cpu"
-        )
-        self.kind = kind
-
-    def __call__(self, batch: pa.Table) -> pa.Table:
-        out = []
-        for path in batch["path"].to_pylist():  # one user partition per file
-            frame = validate(pl.read_parquet(path), self.kind)
-            if self.kind == "histories":
-                out.append(self.encoder.encode(frame))
-            else:
-                out.append(self.encoder.encode_events(frame))
-        return _to_arrow(pl.concat(out))
-
-
-def embed_ray(
-    model: Path,
-    source: Path,
-    out: Path,
-    *,
-    kind: str,
-    vector_cache_dir: Path,
-    models_dir: Path,
-    workers: int = 1,
-):  # noqa: ANN201 (byod.features.table.FeatureTable)
-    """``byod embed`` on Ray: user partitions through a pool of ``workers`` encoder actors.
-
-    Args:
-        model: the model folder.
-        source: a histories (``kind="histories"``) or events (``kind="events"``) Parquet file.
-        out: the feature-table folder (a new version is added).
-        kind: ``histories`` or ``events``.
-        vector_cache_dir: the event-text vector cache the actors share.
-        models_dir: where packaged backbones are installed.
-        workers: encoder actors (1 CPU each).
-
-    Returns:
-        The written :class:`~byod.features.table.FeatureTable` (``metadata["backend"] == "ray"``).
-    """
-    from byod.encoders.user import UserEncoderConfig, model_hash
-    from byod.features.table import write_feature_table
-
-    groups = row_groups([source])
-    ds = _dataset(groups, None)
-    check_cpus(workers, f"--workers {workers}")
-    n = n_partitions(sum(g.rows for g in groups), workers, rows_per_partition=50_000)
-    staging = _staging(out)
-    try:
-        # Two runs: tasks shuffle users into partition files, then only the actors run (in one
-        # run, actors holding every CPU would starve the shuffle tasks they wait for).
-        tagged = ds.map_batches(
-            _map_row_groups(lambda g: _read_partitioned(g, n)),
-            batch_size=1,
-            batch_format="pyarrow",
-        )
-        _run_groups(tagged, _write_partition, fn_args=(staging,))
-        import ray.data
-
-        files = [{"path": str(p)} for p in sorted(staging.glob("part-*.parquet"))]
-        args = (str(model.resolve()), str(vector_cache_dir.resolve()), str(models_dir), kind)
-        vectors = ray.data.from_items(files, override_num_blocks=len(files)).map_batches(
-            _EmbedActor,
-            batch_size=1,
-            batch_format="pyarrow",
-            fn_constructor_args=args,
-            concurrency=workers,
-            num_cpus=1,
-        )
-        batches = list(vectors.iter_batches(batch_format="pyarrow", batch_size=None))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    features = pl.from_arrow(pa.concat_tables(batches)).sort("user_id")  # as UserEncoder orders
-    cfg = UserEncoderConfig.from_json(json.loads((model / "user_encoder.json").read_text()))
-    return write_feature_table(
-        features,
-        out,
-        {
-            "model": str(model.resolve()),
-            "model_hash": model_hash(model),
-            "backbone": cfg.backbone,
-            "backbone_fingerprint": cfg.backbone_fingerprint,
-            "objective": cfg.objective,
-            "mode": cfg.mode,
-            "source": str(source.resolve()),
-            "source_kind": kind,
-            "source_file_sha256": file_sha256(source),
-            "backend": "ray",
-            "workers": workers,
-            "partitions": n,
-        },
-    )
