@@ -80,6 +80,7 @@ def _worker(rank, world, init, out):
     (gather_rows(x).sum() * (rank + 1)).backward()
     if rank == 0:
         torch.save({"loss": loss, "grads": grads, "x_grad": x.grad, "local": local}, out)
+    dist.barrier()
     dist.destroy_process_group()
 
 

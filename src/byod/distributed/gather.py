@@ -20,6 +20,7 @@ rows; after the step's backward passes (GradCache may run several) the gradients
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -54,7 +55,9 @@ def gather_rows(x: torch.Tensor) -> torch.Tensor:
     dist.all_gather(sizes, n)
     counts = [int(s) for s in sizes]
     padded = F.pad(x, (0, 0, 0, max(counts) - x.shape[0]))
-    parts = torch.distributed.nn.functional.all_gather(padded)
+    with warnings.catch_warnings():  # torch 2.13 flags it for a private successor; it works
+        warnings.simplefilter("ignore", FutureWarning)
+        parts = torch.distributed.nn.functional.all_gather(padded)
     return torch.cat([p[:k] for p, k in zip(parts, counts, strict=True)])
 
 
