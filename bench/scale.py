@@ -97,7 +97,8 @@ def child(cfg: dict) -> dict:
         t0 = time.perf_counter()
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
         startup = time.perf_counter() - t0
-        from byod.distributed.ray_data import embed_ray, ingest_ray, serialize_ray
+        from byod.distributed.ray_data import ingest_ray, serialize_ray
+        from byod.distributed.ray_embed import embed_ray
 
         r, summary = _step("ingest", lambda: ingest_ray(ingest_cfg, workers=workers), cfg["n"])
         rows.append(r)
@@ -162,7 +163,9 @@ def child(cfg: dict) -> dict:
     }
 
 
-def prepare(size: int, root: Path, backbone_name: str, models_dir: Path) -> tuple[Path, Path]:
+def prepare(
+    size: int, root: Path, backbone_name: str, models_dir: Path, items: int
+) -> tuple[Path, Path]:
     """The synthetic log of ``size`` events and a (randomly initialised) sequence-mode model."""
     from byod.data.synth import SynthConfig, synth_logs
 
@@ -191,7 +194,7 @@ def run_pipelines(args: argparse.Namespace) -> list[dict]:
     root = Path(args.out)
     results = []
     for size in args.sizes:
-        yaml_path, model = prepare(size, root, args.backbone, args.models_dir)
+        yaml_path, model = prepare(size, root, args.backbone, args.models_dir, args.items)
         configs = [("polars", 1)] + [("ray", w) for w in args.workers]
         for backend, workers in configs:
             work = root / f"run-{size}-{backend}-{workers}"
@@ -247,6 +250,24 @@ def ratios(results: list[dict]) -> None:
                 )
 
 
+def markdown(results: list[dict]) -> None:
+    """The pipeline figures as a Markdown table (what docs/scaling.md carries)."""
+    print(
+        "\n| events | backend | step | s | events/s | peak MB (largest process) | tree MB | load |"
+    )
+    print("|---:|---|---|---:|---:|---:|---:|---|")
+    for res in results:
+        for r in res["steps"]:
+            print(
+                f"| {res['size']:,} | {res['backend']} x{res['workers']} | {r['step']} | "
+                f"{r['seconds']:.1f} | {r['events_per_s']:,.0f} | {r['peak_mb']:,.0f} | "
+                f"{r['total_mb']:,.0f} | {r['load'].removeprefix('load ')} |"
+            )
+        if res["backend"] == "ray":
+            print(f"| {res['size']:,} | {res['backend']} x{res['workers']} | cluster start | "
+                  f"{res['startup_s']:.1f} | | | | |")  # fmt: skip
+
+
 def pretrain_bench(args: argparse.Namespace) -> list[dict]:
     """Users/s of pretraining: one process (byod's Trainer) vs Ray Train with 1 and 2 workers."""
     from byod.data.config import load_ingest_config
@@ -257,7 +278,7 @@ def pretrain_bench(args: argparse.Namespace) -> list[dict]:
 
     root = Path(args.out)
     size = args.users * EVENTS_PER_USER
-    yaml_path, _ = prepare(size, root, args.backbone, args.models_dir)
+    yaml_path, _ = prepare(size, root, args.backbone, args.models_dir, args.items)
     events = ingest_sources(load_ingest_config(yaml_path).sources).events
     histories = serialize(events, SerializeConfig(max_events=MAX_EVENTS))
     bb = open_backbone(args.backbone, models_dir=args.models_dir)
@@ -339,6 +360,7 @@ def main() -> None:
     p.add_argument("--out", default="runs/scale")
     p.add_argument("--pretrain", action="store_true", help="the pretraining benchmark instead")
     p.add_argument("--users", type=int, default=2000)
+    p.add_argument("--items", type=int, default=200, help="catalogue size per service")
     p.add_argument("--steps", type=int, default=15)
     p.add_argument("--batch", type=int, default=64, help="users per worker per step")
     args = p.parse_args()
@@ -355,6 +377,7 @@ def main() -> None:
     else:
         results = run_pipelines(args)
         ratios(results)
+        markdown(results)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     name = "pretrain" if args.pretrain else "pipeline"
     (Path(args.out) / f"scale-{name}-{stamp}.json").write_text(json.dumps(results, indent=1))
