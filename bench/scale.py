@@ -108,6 +108,8 @@ def child(cfg: dict) -> dict:
             summary["accepted"],
         )
         rows.append(r)
+        if not cfg.get("embed", True):
+            return _result(cfg, summary, None, startup, rows)
         r, table = _step(
             "embed",
             lambda: embed_ray(
@@ -142,6 +144,8 @@ def child(cfg: dict) -> dict:
             summary["accepted"],
         )
         rows.append(r)
+        if not cfg.get("embed", True):
+            return _result(cfg, summary, None, startup, rows)
 
         def embed():
             encoder = UserEncoder.load(
@@ -152,14 +156,17 @@ def child(cfg: dict) -> dict:
 
         r, table = _step("embed", embed, summary["accepted"])
         rows.append(r)
+    return _result(cfg, summary, table, startup, rows)
+
+
+def _result(cfg: dict, summary: dict, table, startup: float, rows: list[dict]) -> dict:
     return {
-        "backend": backend,
-        "workers": workers,
+        "backend": cfg["backend"],
+        "workers": cfg["workers"],
         "events": summary["accepted"],
-        "users": table.features.height,
+        "users": table.features.height if table is not None else summary["users"],
         "startup_s": startup,
         "steps": rows,
-        "vector_sum": float(abs(table.vectors).sum()),
     }
 
 
@@ -202,6 +209,7 @@ def run_pipelines(args: argparse.Namespace) -> list[dict]:
             cfg = {
                 "yaml": str(yaml_path), "work": str(work), "backend": backend, "workers": workers,
                 "model": str(model), "models_dir": str(args.models_dir), "n": size,
+                "embed": size <= args.embed_up_to,
             }  # fmt: skip
             proc = subprocess.run(
                 [sys.executable, __file__, "--child", json.dumps(cfg)],
@@ -360,6 +368,7 @@ def main() -> None:
     p.add_argument("--out", default="runs/scale")
     p.add_argument("--pretrain", action="store_true", help="the pretraining benchmark instead")
     p.add_argument("--users", type=int, default=2000)
+    p.add_argument("--embed-up-to", type=int, default=10**9, help="embed only up to this size")
     p.add_argument("--items", type=int, default=200, help="catalogue size per service")
     p.add_argument("--steps", type=int, default=15)
     p.add_argument("--batch", type=int, default=64, help="users per worker per step")
