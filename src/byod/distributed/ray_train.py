@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -200,7 +201,9 @@ def pretrain_ray(
         workers: training workers (1 CPU each, or 1 GPU each with ``use_gpu``).
         backbone: the event-text backbone (used on the driver only).
         vector_cache_dir: event-text vector cache.
-        resume: start from ``out_dir/checkpoints/last.pt`` when there is no Ray checkpoint.
+        resume: continue from the run's latest Ray Train checkpoint, or else from
+            ``out_dir/checkpoints/last.pt``; without it a fresh run starts (old Ray checkpoints
+            under ``storage_path`` are removed).
         rendering: how the histories' texts were written (saved with the model).
         checkpoint_every: steps between Ray Train checkpoints.
         max_failures: worker-group restarts allowed before the run fails.
@@ -252,6 +255,9 @@ def pretrain_ray(
         views=config.inference_views,
         rendering=rendering,
     )
+    storage = Path(storage_path or out_dir / "ray").resolve()
+    if not resume:  # Ray Train would restore a finished run's checkpoints under the same name
+        shutil.rmtree(storage / "pretrain", ignore_errors=True)
     trainer = TorchTrainer(
         _train_loop,
         train_loop_config={
@@ -266,7 +272,7 @@ def pretrain_ray(
         scaling_config=ScalingConfig(num_workers=workers, use_gpu=gpu),
         run_config=RunConfig(
             name="pretrain",
-            storage_path=str(Path(storage_path or out_dir / "ray").resolve()),
+            storage_path=str(storage),
             failure_config=FailureConfig(max_failures=max_failures),
             checkpoint_config=CheckpointConfig(num_to_keep=2),
         ),
