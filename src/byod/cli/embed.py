@@ -9,6 +9,7 @@ import typer
 
 from byod.cli._common import byod_home, console, user_errors
 from byod.data.schema import read_table
+from byod.distributed import check_backend
 from byod.errors import ByodError
 
 
@@ -52,6 +53,10 @@ def embed_command(
     ] = None,
     vector_cache_dir: Annotated[Path | None, typer.Option(help="Event-text vector cache.")] = None,
     device: Annotated[str, typer.Option(help="cpu | cuda.")] = "cpu",
+    backend: Annotated[
+        str, typer.Option(help="polars (one process) | ray (Ray Data, a pool of encoder actors).")
+    ] = "polars",
+    workers: Annotated[int, typer.Option(min=1, help="ray: encoder actors (1 CPU each).")] = 1,
 ) -> None:
     """Embed users from histories, or from raw events of users the model has never seen."""
     from byod.encoders.user import UserEncoder, model_hash  # torch: import late
@@ -69,6 +74,13 @@ def embed_command(
         svd_dim = next((b.dim for b in earlier.layout.blocks if b.name == "svd"), svd_dim)
     if histories is None and events is None:
         raise ByodError("give --histories or --events (or both: blocks from the events)")
+    if check_backend(backend) == "ray":
+        from byod.distributed.cli import embed_with_ray
+
+        embed_with_ray(
+            model, out, histories, events, blocks, blocks_from, vector_cache_dir, workers
+        )
+        return
     names = parse_blocks(blocks) or (list(DEFAULT_BLOCKS) if events is not None else ["learned"])
     if "learned" not in names:
         raise ByodError("--blocks must include 'learned' (the model's vector is the table's index)")
@@ -94,6 +106,7 @@ def embed_command(
             "model": str(model.resolve()),
             "model_hash": model_hash(model),
             "source": str((histories or events).resolve()),
+            "backend": "polars",
             **({"blocks_from": str(blocks_from.resolve())} if blocks_from else {}),
         },
         progress=True,

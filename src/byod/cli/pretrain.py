@@ -11,6 +11,7 @@ import yaml
 
 from byod.cli._common import byod_home, console, user_errors
 from byod.data.schema import read_table
+from byod.distributed import check_backend
 from byod.errors import ConfigError
 
 
@@ -61,6 +62,12 @@ def pretrain_command(
     vector_cache_dir: Annotated[
         Path | None, typer.Option(help="Event-text vector cache (default $BYOD_HOME/text-vectors).")
     ] = None,
+    backend: Annotated[
+        str, typer.Option(help="polars (one process) | ray (Ray Train, --workers processes).")
+    ] = "polars",
+    workers: Annotated[
+        int, typer.Option(min=1, help="ray: workers; --batch-size is per worker.")
+    ] = 2,
 ) -> None:
     """Pretrain a user encoder on serialized histories (or write an untrained baseline)."""
     from byod.pretrain.run import PretrainConfig, baseline_encoder, pretrain  # torch: import late
@@ -83,6 +90,11 @@ def pretrain_command(
     # --flat and --baseline honour --config, --batch-size, --device ... as training does.
     device_name = str(pick_device(cfg.train.device))
     bb = open_backbone(cfg.backbone, models_dir=byod_home() / "models", device=device_name)
+    if check_backend(backend) == "ray":
+        from byod.distributed.cli import pretrain_with_ray
+
+        pretrain_with_ray(data, out, cfg, bb, cache, resume, rendering, workers, flat, baseline)
+        return
     if flat:
         from byod.pretrain.flat import FlatConfig, pretrain_flat
 
