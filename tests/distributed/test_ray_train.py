@@ -83,3 +83,14 @@ def test_more_workers_than_cpus_fails_at_once(ray_cluster, histories, tiny_st_fo
         from byod.distributed.cli import pretrain_with_ray
 
         pretrain_with_ray(None, tmp_path, _config(), None, tmp_path, False, None, 2, True, None)
+
+
+def test_causal_objectives_are_refused_before_ray_starts(histories, tiny_st_folder, tmp_path):
+    path = write_histories(histories, tmp_path / "h.parquet", SerializeConfig())
+    result = CliRunner().invoke(
+        app,
+        ["pretrain", "--histories", str(path), "--out", str(tmp_path / "m"), "--backbone",
+         str(tiny_st_folder), "--objective", "next-item:1,clue:1", "--backend", "ray"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "pair objectives only; ['next-item'] train in one process" in result.output

@@ -66,6 +66,16 @@ def pretrain_with_ray(
 
     if flat or baseline:
         raise ByodError("--backend ray trains the sequence encoder; drop --flat / --baseline")
+    from byod.pretrain.base import Objective
+    from byod.pretrain.objectives import OBJECTIVE_CLASSES, parse_objective_spec
+
+    causal = [
+        n
+        for n, _ in parse_objective_spec(config.objective)
+        if OBJECTIVE_CLASSES[n].backward is not Objective.backward
+    ]
+    if causal:  # their windows are not split across workers yet (see distributed.gather)
+        raise ByodError(f"--backend ray trains pair objectives only; {causal} train in one process")
     b = config.train.batch_size
     console.print(
         f"pretraining {config.objective} on {workers} Ray workers x {b} users "

@@ -31,6 +31,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from byod.encoders.histories import Batch
+from byod.errors import ByodError
+from byod.pretrain.base import Objective
 
 __all__ = ["gather_rows", "local_span", "average_gradients", "distribute", "negatives_per_anchor"]
 
@@ -116,6 +118,13 @@ def distribute(mix: nn.Module, params: Iterable[nn.Parameter]) -> nn.Module:
     """
     params = list(params)
     for objective in mix.objectives:
+        # Only pair objectives draw views through ``pairs`` and score them in ``forward``; the
+        # causal ones (next-item, future) run their own backward over windows, not gathered yet.
+        if type(objective).backward is not Objective.backward:
+            raise ByodError(
+                f"--backend ray trains pair objectives (clue, slices, simclr); "
+                f"{objective.name!r} trains in one process for now (drop --backend ray)"
+            )
         objective.pairs = _local_pairs(objective.pairs)
         objective.register_forward_pre_hook(_gather_inputs)
     backward = mix.backward
