@@ -9,8 +9,8 @@ import pytest
 
 from byod.assets import BACKBONES, install, installed_path, installer, read_manifest, verify
 from byod.assets.manifest import sha256_file
-from byod.assets.registry import package_path
 from byod.errors import ByodError
+from byod.packages import package_path
 
 
 def test_manifest_records_sources_and_every_file(fake_packages, cache) -> None:

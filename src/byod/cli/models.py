@@ -40,8 +40,8 @@ def _folder_mb(folder: Path) -> float:
 def list_models(models_dir: ModelsDir = None) -> None:
     """Show the packaged backbones, their languages, size and whether they are installed."""
     from byod.assets import BACKBONES, installed_path, read_manifest, verify
-    from byod.assets.registry import package_path
     from byod.errors import ByodError
+    from byod.packages import package_path
 
     root = _cache(models_dir)
     table = Table(title=f"text backbones in {root}")

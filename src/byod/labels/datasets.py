@@ -21,8 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
-from byod.data.builtin.locate import package_file
 from byod.errors import InputFileError
+from byod.packages import package_file
 
 __all__ = [
     "rotten_tomatoes",

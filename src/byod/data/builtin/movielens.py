@@ -27,9 +27,9 @@ from pathlib import Path
 
 import polars as pl
 
-from byod.data.builtin.locate import package_file
 from byod.data.schema import TIME_DTYPE, validate
 from byod.errors import ByodError
+from byod.packages import package_file
 
 __all__ = [
     "BUILTIN_DATASETS",

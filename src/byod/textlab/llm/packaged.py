@@ -15,9 +15,9 @@ import shutil
 from pathlib import Path
 
 from byod.assets.manifest import sha256_file
-from byod.assets.registry import package_path
 from byod.atomic import atomic_path
 from byod.errors import ByodError
+from byod.packages import package_path
 
 __all__ = ["PackagedLLM", "PACKAGED_LLMS", "gguf_file"]
 
