@@ -8,7 +8,7 @@ fix it.
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["ByodError", "ConfigError", "InputFileError", "check_keys"]
+__all__ = ["ByodError", "ConfigError", "InputFileError", "check_keys", "check_fitted"]
 
 
 class ByodError(Exception):
@@ -35,3 +35,15 @@ def check_keys(raw: dict[str, Any], valid: Iterable[str], where: str) -> None:
     unknown = sorted(set(raw) - set(valid))
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys are {valid}")
+
+
+def check_fitted(model: object, attribute: str) -> None:
+    """Raise sklearn's ``NotFittedError`` unless ``model`` has ``attribute`` (set by ``fit``).
+
+    The one not-fitted path for byod's models that are not sklearn estimators (torch heads,
+    HyperMatch, checkers); the sklearn-based heads use ``check_is_fitted``, which raises the same.
+    """
+    if not hasattr(model, attribute):
+        from sklearn.exceptions import NotFittedError  # sklearn only when the error is raised
+
+        raise NotFittedError(f"this {type(model).__name__} is not fitted yet; call fit() first")

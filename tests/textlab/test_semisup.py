@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from byod.errors import ByodError
 from byod.textlab.model import load_classifier, save_classifier
@@ -64,7 +65,7 @@ def test_shape_errors_are_named() -> None:
         HyperMatchHead().fit(x, y, x_aug=x)
     with pytest.raises(ValueError, match="not among classes"):
         HyperMatchHead().fit(x, y, classes=np.array(["neg", "other"]))
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError):
         HyperMatchHead().predict(x)
 
 

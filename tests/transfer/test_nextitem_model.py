@@ -31,7 +31,7 @@ def test_model_scores_are_a_source_beside_the_heads(backbone, tmp_path) -> None:
     scores = model_scores(task, enc, events)
     assert scores.shape == (len(task.test_users), task.items.height)
     rows = evaluate_scores(task, scores, "model scores")
-    assert set(rows["protocol"]) == {"sampled-100", "full"}
+    assert set(rows["protocol"]) == {f"sampled-{task.negatives.shape[1]}", "full"}
     # row i is test user i, scored from its events before the test target only
     u = task.test_users[3]
     hist = serialize(events_before_targets(events, task.test.filter(pl.col("user_id") == u)))

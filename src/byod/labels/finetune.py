@@ -17,7 +17,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 from torch import nn
 
-from byod.errors import ByodError
+from byod.errors import ByodError, check_fitted
 from byod.progress import Progress
 
 __all__ = ["FineTunedChecker"]
@@ -107,8 +107,7 @@ class FineTunedChecker:
     @torch.no_grad()
     def predict_proba(self, texts: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n, n_classes)``."""
-        if not hasattr(self, "head_"):
-            raise ByodError("FineTunedChecker is not fitted yet; call fit() first")
+        check_fitted(self, "head_")
         texts = _as_texts(texts)
         out = [
             torch.softmax(self._logits(texts[s : s + 64]), dim=1).cpu().numpy()

@@ -21,7 +21,7 @@ from byod.encoders.cache import EmbeddingCache
 from byod.encoders.histories import HistoryArrays
 from byod.encoders.sequence import SequenceEncoder, SequenceEncoderConfig
 from byod.encoders.user import VIEWS, UserEncoder, UserEncoderConfig
-from byod.errors import ConfigError
+from byod.errors import ConfigError, check_keys
 from byod.pretrain.callbacks import Checkpoint, EarlyStopping, MetricsLog, ProgressBar
 from byod.pretrain.objectives import ObjectiveMix, parse_objective_spec
 from byod.pretrain.trainer import TrainConfig, Trainer, TrainState, load_checkpoint
@@ -106,16 +106,16 @@ class PretrainConfig:
 
     def __post_init__(self) -> None:
         parse_objective_spec(self.objective)  # raises ConfigError on a bad spec
-        _check_keys(self.views, _VIEW_KEYS, "views")
+        check_keys(self.views, _VIEW_KEYS, "views")
         if self.encode_views is not None and self.encode_views not in VIEWS:
             raise ConfigError(
                 f"encode_views must be one of {list(VIEWS)} or null, got {self.encode_views!r}"
             )
-        _check_keys(self.encoder, _ENCODER_KEYS, "encoder")
-        _check_keys(self.loss, ("temperature", "learnable", "negatives", "full_below"), "loss")
+        check_keys(self.encoder, _ENCODER_KEYS, "encoder")
+        check_keys(self.loss, ("temperature", "learnable", "negatives", "full_below"), "loss")
         if self.item_ids not in ITEM_IDS:
             raise ConfigError(f"item_ids must be one of {list(ITEM_IDS)}, got {self.item_ids!r}")
-        _check_keys(self.optimizer, ("lr", "weight_decay", "betas", "eps"), "optimizer")
+        check_keys(self.optimizer, ("lr", "weight_decay", "betas", "eps"), "optimizer")
         if self.train.batch_size < 2 or self.train.chunk_size < 1:
             raise ConfigError("train.batch_size must be >= 2 and train.chunk_size >= 1")
 
@@ -123,9 +123,9 @@ class PretrainConfig:
     def from_dict(cls, raw: dict[str, Any], where: str = "pretrain config") -> PretrainConfig:
         """Build from nested mappings; unknown keys fail with the list of valid keys."""
         raw = dict(raw)
-        _check_keys(raw, [f.name for f in dataclasses.fields(cls)], where)
+        check_keys(raw, [f.name for f in dataclasses.fields(cls)], where)
         train = raw.pop("train", {}) or {}
-        _check_keys(train, [f.name for f in dataclasses.fields(TrainConfig)], f"{where}.train")
+        check_keys(train, [f.name for f in dataclasses.fields(TrainConfig)], f"{where}.train")
         defaults = cls()
         for section in ("loss", "optimizer"):  # partial sections keep the other defaults
             raw[section] = {**getattr(defaults, section), **(raw.get(section) or {})}
@@ -150,12 +150,6 @@ class PretrainConfig:
         """A copy with ``train`` keys replaced (None values ignored), e.g. from CLI options."""
         changes = {k: v for k, v in train.items() if v is not None}
         return dataclasses.replace(self, train=dataclasses.replace(self.train, **changes))
-
-
-def _check_keys(raw: dict[str, Any], valid: Any, where: str) -> None:
-    unknown = sorted(set(raw) - set(valid))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys are {list(valid)}")
 
 
 def _sequence_config(cfg: PretrainConfig, arrays: HistoryArrays) -> SequenceEncoderConfig:

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from byod.errors import check_fitted
 from byod.progress import Progress
 from byod.textlab.errors import LabelSetError, ShapeError, TextlabError
 
@@ -196,8 +197,7 @@ class HyperMatchHead:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """``(n, n_classes)`` probabilities, columns in ``classes_`` order."""
-        if not hasattr(self, "head_"):
-            raise RuntimeError("HyperMatchHead is not fitted; call fit() first")
+        check_fitted(self, "head_")
         with torch.no_grad():
             logits = self.head_(torch.as_tensor(np.asarray(x), dtype=torch.float32))
         return torch.softmax(logits, dim=1).numpy()

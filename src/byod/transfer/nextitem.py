@@ -220,7 +220,9 @@ def evaluate_scores(task: NextItemTask, scores: np.ndarray, source: str) -> pl.D
     seen[np.arange(n_users), truth] = False
     full = np.where(seen, -np.inf, scores).astype(np.float64)
     protocols = {
-        "sampled-100": truth_ranks(sampled_scores, np.zeros(n_users, dtype=np.int64)),
+        f"sampled-{task.negatives.shape[1]}": truth_ranks(
+            sampled_scores, np.zeros(n_users, dtype=np.int64)
+        ),
         "full": truth_ranks(full, truth),
     }
     rows = []

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from byod.errors import ConfigError
+from byod.errors import ConfigError, check_fitted
 from byod.transfer.metrics import hit_rate_at_k, truth_ranks
 
 __all__ = ["RecommendConfig", "RecommendHead"]
@@ -182,8 +182,7 @@ class RecommendHead:
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """The fitted weights, item vectors and log-popularity as plain tensors (safetensors)."""
-        if not hasattr(self, "model_"):
-            raise ConfigError("this RecommendHead is not fitted yet; call fit() first")
+        check_fitted(self, "model_")
         state = {f"model.{k}": v.detach().contiguous() for k, v in self.model_.state_dict().items()}
         return {**state, "item_vectors": self.item_vectors_, "logpop": self.logpop_}
 
@@ -222,8 +221,7 @@ class RecommendHead:
         self, users: np.ndarray, candidates: np.ndarray | None = None, *, batch_size: int = 64
     ) -> np.ndarray:
         """Scores ``(n, c)`` for candidate item indices ``(n, c)``, or ``(n, n_items)`` for all."""
-        if not hasattr(self, "model_"):
-            raise ConfigError("this RecommendHead is not fitted yet; call fit() first")
+        check_fitted(self, "model_")
         self.model_.eval()
         x = torch.as_tensor(users, dtype=torch.float32)
         out = []

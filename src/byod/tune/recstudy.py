@@ -54,9 +54,9 @@ class RecommendResult:
 
 
 def headline(rows: pl.DataFrame, metric: str = "hr@10") -> float:
-    """Sampled-100 ``metric`` over all users from ``evaluate_scores`` rows."""
+    """The sampled-negatives ``metric`` (``sampled-N``, N from the task) over all users."""
     sel = rows.filter(
-        (pl.col("protocol") == "sampled-100")
+        pl.col("protocol").str.starts_with("sampled-")
         & (pl.col("segment") == "all")
         & (pl.col("metric") == metric)
     )
