@@ -25,9 +25,9 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from byod.assets import backbone_fingerprint, backbone_prompt, load_backbone
-from byod.assets.onnx import export_onnx
 from byod.data.builtin import load_movielens
 from byod.encoders.onnx_backbone import OnnxBackbone
+from byod.encoders.onnx_export import export_onnx
 
 from common import backbone as open_backbone
 

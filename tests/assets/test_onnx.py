@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from byod.assets.onnx import ONNX_MANIFEST, export_onnx, read_onnx_manifest
 from byod.cli.main import app
 from byod.encoders.onnx_backbone import OnnxBackbone
+from byod.encoders.onnx_export import ONNX_MANIFEST, export_onnx, read_onnx_manifest
 from byod.errors import ByodError
 
 TEXTS = ["action drama item 3", "love", "space war kids music crime item 12 item 7", "comedy"]

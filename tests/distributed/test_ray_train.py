@@ -80,7 +80,7 @@ def test_more_workers_than_cpus_fails_at_once(ray_cluster, histories, tiny_st_fo
     assert result.exit_code == 2
     assert "needs 3 CPUs but the Ray cluster has 2" in result.output
     with pytest.raises(ByodError, match="--backend ray trains the sequence encoder"):
-        from byod.distributed.cli import pretrain_with_ray
+        from byod.cli.ray_backend import pretrain_with_ray
 
         pretrain_with_ray(None, tmp_path, _config(), None, tmp_path, False, None, 2, True, None)
 

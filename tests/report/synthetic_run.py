@@ -9,7 +9,7 @@ import polars as pl
 
 from byod.atomic import write_json, write_parquet, write_text
 from byod.features.table import write_feature_table
-from byod.pipeline.layout import RunLayout
+from byod.layout import RunLayout
 
 N_USERS, DIM = 120, 16
 # Unequal groups, so k-means numbers them 1, 2, 3 by size: 60, 40, 20 users.

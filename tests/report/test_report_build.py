@@ -122,7 +122,7 @@ def test_protocol_names_follow_the_negative_count(tmp_path) -> None:
     from synthetic_run import recommend_frame
 
     from byod.atomic import write_parquet
-    from byod.pipeline.layout import RunLayout
+    from byod.layout import RunLayout
 
     run = RunLayout(tmp_path / "run")
     frame = recommend_frame().with_columns(pl.col("protocol").replace("sampled-100", "sampled-20"))

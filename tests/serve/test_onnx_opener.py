@@ -3,8 +3,8 @@
 from sentence_transformers import SentenceTransformer
 
 from byod.assets import backbone_fingerprint
-from byod.assets.onnx import export_onnx
 from byod.encoders.onnx_backbone import OnnxBackbone
+from byod.encoders.onnx_export import export_onnx
 from byod.serve.app import _onnx_or_packaged
 from byod.serve.settings import ServeSettings
 

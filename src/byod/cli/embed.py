@@ -75,7 +75,7 @@ def embed_command(
     if histories is None and events is None:
         raise ByodError("give --histories or --events (or both: blocks from the events)")
     if check_backend(backend) == "ray":
-        from byod.distributed.cli import embed_with_ray
+        from byod.cli.ray_backend import embed_with_ray
 
         embed_with_ray(
             model, out, histories, events, blocks, blocks_from, vector_cache_dir, workers

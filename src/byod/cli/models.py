@@ -112,7 +112,7 @@ def export_onnx_cmd(
     written to OUT/onnx.json; `byod serve` and `OnnxBackbone(variant="auto")` follow its verdict.
     """
     from byod.assets import backbone_fingerprint, backbone_prompt, load_backbone
-    from byod.assets.onnx import export_onnx
+    from byod.encoders.onnx_export import export_onnx
 
     root = _cache(models_dir)
     with err_console.status(f"{name}: loading"):

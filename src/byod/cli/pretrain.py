@@ -91,7 +91,7 @@ def pretrain_command(
     device_name = str(pick_device(cfg.train.device))
     bb = open_backbone(cfg.backbone, models_dir=byod_home() / "models", device=device_name)
     if check_backend(backend) == "ray":
-        from byod.distributed.cli import pretrain_with_ray
+        from byod.cli.ray_backend import pretrain_with_ray
 
         pretrain_with_ray(data, out, cfg, bb, cache, resume, rendering, workers, flat, baseline)
         return

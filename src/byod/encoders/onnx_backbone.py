@@ -1,8 +1,8 @@
 """A :class:`~byod.encoders.backbone.TextBackbone` served by ONNX Runtime (fp32 or int8).
 
-The folder comes from :func:`byod.assets.onnx.export_onnx`. Vectors match the PyTorch backbone up
-to rounding (fp32) or quantisation error (int8, measured at export), so the fingerprint differs
-from the source backbone's: an event-text cache never mixes the two.
+The folder comes from :func:`byod.encoders.onnx_export.export_onnx`. Vectors match the PyTorch
+backbone up to rounding (fp32) or quantisation error (int8, measured at export), so the
+fingerprint differs from the source backbone's: an event-text cache never mixes the two.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class OnnxBackbone:
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
-        from byod.assets.onnx import VARIANTS, read_onnx_manifest
+        from byod.encoders.onnx_export import VARIANTS, read_onnx_manifest
 
         self.folder = Path(folder)
         manifest = _manifest or read_onnx_manifest(self.folder)
@@ -92,5 +92,5 @@ class OnnxBackbone:
 def open_onnx_backbone(
     folder: str | Path, *, variant: str = "auto", threads: int = 0
 ) -> OnnxBackbone:
-    """Open an exported folder (see :func:`byod.assets.onnx.export_onnx`)."""
+    """Open an exported folder (see :func:`byod.encoders.onnx_export.export_onnx`)."""
     return OnnxBackbone(folder, variant=variant, threads=threads)

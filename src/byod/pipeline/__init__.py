@@ -4,8 +4,8 @@
 ``byod tune`` call it; the CLI only prints what it says.
 """
 
+from byod.layout import RunLayout
 from byod.pipeline.config import EncoderSpec, PipelineConfig, load_pipeline_config
-from byod.pipeline.layout import RunLayout
 from byod.pipeline.run import PipelineCancelled, PipelineResult, run_pipeline
 
 __all__ = [

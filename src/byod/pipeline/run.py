@@ -24,8 +24,8 @@ from byod.atomic import write_json, write_parquet
 from byod.data.serialize import SerializeConfig, serialize, write_histories
 from byod.data.splits import leave_one_out_roles
 from byod.errors import ByodError
+from byod.layout import RunLayout
 from byod.pipeline.config import EncoderSpec, PipelineConfig
-from byod.pipeline.layout import RunLayout
 from byod.pipeline.tables import PipelineTables, load_tables
 
 __all__ = ["PipelineCancelled", "PipelineResult", "run_pipeline"]

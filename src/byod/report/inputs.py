@@ -1,6 +1,6 @@
 """Read what a run directory holds; note, rather than fail on, what it lacks.
 
-Paths come from :class:`byod.pipeline.layout.RunLayout`, the layout the pipeline writes. What
+Paths come from :class:`byod.layout.RunLayout`, the layout the pipeline writes. What
 the report maps, colours by and strips comes from the run's ``run.json`` (the primary source,
 the label columns, a pattern to strip from event texts); a run without one (made by hand, or by
 ``byod transfer``) gets the first feature table, its first label column and the texts whole.
@@ -20,7 +20,7 @@ import polars as pl
 
 from byod.errors import ByodError
 from byod.features.table import FeatureTable, read_feature_table
-from byod.pipeline.layout import RunLayout
+from byod.layout import RunLayout
 from byod.report.tables import CLASSIFY_COLUMNS, RECOMMEND_COLUMNS
 
 __all__ = [

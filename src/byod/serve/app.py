@@ -75,8 +75,8 @@ def _packaged(open_packaged, settings: ServeSettings):  # noqa: ANN001, ANN202
 def _onnx_or_packaged(open_packaged, settings: ServeSettings):  # noqa: ANN001, ANN202
     """The ONNX export for the backbone it was made from; PyTorch for any other backbone."""
     from byod.assets import backbone_fingerprint
-    from byod.assets.onnx import read_onnx_manifest
     from byod.encoders.onnx_backbone import OnnxBackbone
+    from byod.encoders.onnx_export import read_onnx_manifest
 
     source = read_onnx_manifest(settings.onnx_dir)["source_fingerprint"]
 
