@@ -37,6 +37,7 @@ def test_cancel_a_running_job_and_reload(page, studio, tiny_files) -> None:
     page.goto("/build")
     page.fill("#backbone", str(studio[2]))
     page.fill("#epochs", "400")
+    page.fill("#patience", "400")  # early stopping must not end the job before it is cancelled
     page.fill("#batch_size", "8")
     card = start_job(page, "build", "#start-build")
     expect(card).to_have_attribute("data-status", "running", timeout=60_000)

@@ -66,6 +66,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "build.objective": {"en": "Objective", "ko": "학습 목표"},
     "build.epochs": {"en": "Epochs", "ko": "에폭"},
     "build.batch": {"en": "Batch size", "ko": "배치 크기"},
+    "build.patience": {"en": "Early-stopping patience (epochs)", "ko": "조기 종료 인내 (에폭)"},
     "build.max_events": {"en": "Events per history", "ko": "히스토리당 이벤트 수"},
     "build.start": {
         "en": "Start serialize → pretrain → embed",

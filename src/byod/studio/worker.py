@@ -134,6 +134,7 @@ def run_build(spec: dict[str, Any], rep: Reporter) -> None:
             "objective": spec.get("objective", "clue"),
             "backbone": spec["backbone"],
             "max_events": int(spec.get("max_events", 64)),
+            "patience": int(spec.get("patience", 3)),
             "encoder": spec.get("encoder", {}),
             "train": train,
         },

@@ -65,6 +65,7 @@ def start_build(
     objective: Annotated[str, Form()] = "clue",
     epochs: Annotated[int, Form(ge=1, le=1000)] = 3,
     batch_size: Annotated[int, Form(ge=2, le=4096)] = 64,
+    patience: Annotated[int, Form(ge=1, le=1000)] = 3,
     max_events: Annotated[int, Form(ge=2, le=4096)] = 64,
 ) -> HTMLResponse:
     """Start a build job on the validated events."""
@@ -80,6 +81,7 @@ def start_build(
         "objective": objective,
         "epochs": epochs,
         "batch_size": batch_size,
+        "patience": patience,
         "max_events": max_events,
         "models_dir": str(s.models_dir) if s.models_dir else None,
         "vector_cache_dir": str(s.vector_cache_dir) if s.vector_cache_dir else None,
