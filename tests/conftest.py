@@ -51,20 +51,20 @@ def backbone() -> HashingBackbone:
     return HashingBackbone(dim=32)
 
 
-@pytest.fixture(scope="session")
-def tiny_st_folder(tmp_path_factory) -> Path:
-    """A tiny BERT sentence-transformers folder (a backbone usable by path, built offline)."""
+def build_tiny_st(tmp: Path, words: list[str], *, lower_case: bool = True) -> Path:
+    """A tiny BERT sentence-transformers folder over ``words`` in ``tmp`` (built offline)."""
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    tmp = tmp_path_factory.mktemp("tiny-st")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, "item", *map(str, range(30))]
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
     (tmp / "vocab.txt").write_text("\n".join(vocab))
     bert = tmp / "bert"
     # transformers 5's fast tokenizer ignores `vocab_file` (every word became [UNK]): pass the dict.
-    BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(bert)
+    BertTokenizerFast(
+        vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=lower_case
+    ).save_pretrained(bert)
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
@@ -76,3 +76,17 @@ def tiny_st_folder(tmp_path_factory) -> Path:
     )
     model.save(str(tmp / "st"))
     return tmp / "st"
+
+
+@pytest.fixture(scope="session")
+def tiny_st_builder():  # noqa: ANN201
+    """``build_tiny_st`` for conftests below this one (a fixture: importing ``conftest`` by name
+    reaches whichever conftest module was imported last)."""
+    return build_tiny_st
+
+
+@pytest.fixture(scope="session")
+def tiny_st_folder(tmp_path_factory) -> Path:
+    """A tiny BERT sentence-transformers folder (a backbone usable by path, built offline)."""
+    words = [*WORDS, "item", *map(str, range(30))]
+    return build_tiny_st(tmp_path_factory.mktemp("tiny-st"), words)

@@ -148,3 +148,58 @@ def page(browser, studio):
     pg.set_default_timeout(60_000)
     yield pg
     context.close()
+
+
+# Words of the text tests: Korean reviews made of a few words each, so tiny models built here
+# (word-level vocabularies) read every word; no real model is downloaded or loaded.
+KO_POS = ["재미", "최고", "감동", "명작", "추천"]
+KO_NEG = ["지루", "최악", "실망", "졸작", "후회"]
+KO_WORDS = [
+    *KO_POS,
+    *KO_NEG,
+    "영화",
+    "연기",
+    "배우",
+    "정말",
+    "너무",
+    "긍정",
+    "부정",
+    "감정",
+    "리뷰",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_ko_st_folder(tmp_path_factory, tiny_st_builder) -> Path:
+    """A tiny BERT sentence-transformers folder whose vocabulary holds the Korean test words.
+
+    Cased (``do_lower_case=False``): lower-casing strips accents, and that decomposes Hangul
+    syllables into jamo that the vocabulary does not hold.
+    """
+    return tiny_st_builder(tmp_path_factory.mktemp("tiny-ko-st"), KO_WORDS, lower_case=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_llm_folder(tmp_path_factory) -> Path:
+    """A 2-layer Llama with random weights over a word-level vocabulary (the test words, the
+    prompt's punctuation), saved as a transformers folder: an LLM the studio opens by path."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    english = [*WORDS, "item", *map(str, range(30))]  # the words of the tiny BERT's examples
+    tokens = ["<pad>", "<s>", "</s>", "<unk>", *KO_WORDS, *english, "N/A", "(", ")", ":", "[", "]"]
+    vocab = {w: i for i, w in enumerate(dict.fromkeys(tokens))}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", bos_token="<s>",
+                                   eos_token="</s>", unk_token="<unk>")  # fmt: skip
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512,
+    )  # fmt: skip
+    folder = tmp_path_factory.mktemp("tiny-llm") / "llm"
+    LlamaForCausalLM(config).save_pretrained(folder)
+    fast.save_pretrained(folder)
+    return folder

@@ -313,6 +313,13 @@ def train(
             min=0.0, max=1.0, help="Significance of the teacher check (binomial test on labels)."
         ),
     ] = 0.05,
+    encoder: Annotated[
+        str,
+        typer.Option(
+            help="frozen (the head on cached vectors: seconds) | finetune (fine-tune a copy "
+            "of the encoder first, SetFit pairs + LLM soft labels + FixMatch: minutes on CPU)."
+        ),
+    ] = "frozen",
     seed: Seed = 0,
     encoding: Encoding = "utf-8",
     *,
@@ -321,9 +328,12 @@ def train(
     """Train a HyperMatch classifier; score --test when given."""
     from byod.textlab.hypermatch import HyperMatchConfig, encode_texts, fit_hypermatch
     from byod.textlab.metrics import classification_scores, headline_metric
-    from byod.textlab.model import save_classifier
+    from byod.textlab.model import save_classifier, save_encoder
     from byod.textlab.select import check_selector, select_pool
 
+    cfg = HyperMatchConfig(augment_ratio=augment_ratio, paraphrase_view=paraphrase_view,
+                           consistency_without_llm=consistency_without_llm,
+                           teacher_alpha=teacher_alpha, encoder=encoder)  # fmt: skip
     if pool is not None:
         check_selector(select)  # before any model loads
     df = _frame(data, encoding, text_column, label_column)
@@ -341,9 +351,6 @@ def train(
         unl = unl + [t for t, k in zip(pool_texts, sel.keep, strict=True) if k]
         info["pool_selection"] = sel.summary()
         console.print(sel.summary())
-    cfg = HyperMatchConfig(augment_ratio=augment_ratio, paraphrase_view=paraphrase_view,
-                           consistency_without_llm=consistency_without_llm,
-                           teacher_alpha=teacher_alpha)  # fmt: skip
     lm = _llm(llm_options)
     res = fit_hypermatch(texts, labels, unl, task=spec, backbone=bb, llm=lm, config=cfg,
                          seed=seed, llm_cache=_cache(None, out / "llm"),
@@ -357,6 +364,9 @@ def train(
     if unl and unused and not consistency_without_llm:
         console.print("note: without a usable LLM teacher the unlabelled texts are not used "
                       "(--consistency-without-llm uses them anyway)")  # fmt: skip
+    if res.backbone is not None:  # the fine-tuned encoder travels with the head
+        backbone = str(save_encoder(res.backbone, out).resolve())
+        encode = functools.partial(encode_texts, backbone=res.backbone)
     save_classifier(res.head, out, backbone=backbone, task=spec)
     line = ""
     if test_df is not None:

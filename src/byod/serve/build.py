@@ -12,6 +12,9 @@ deployment is never seen; a deployment is never changed in place — build a new
       heads/NAME/                classification heads (card.json + head.safetensors)
       recommend/NAME/            recommendation heads (card.json + head.safetensors)
       text/NAME/                 text classifiers (classifier.json + head.safetensors)
+
+A text-only deployment (text classifiers, no user encoder or table) has no ``encoder/`` or
+``table/``; its manifest's ``table_version``, ``encoder`` and ``table`` are null.
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ class DeploySpec:
     """What goes into a deployment.
 
     Attributes:
-        encoder: the user encoder, with its saved folder ``encoder_dir``.
+        encoder: the user encoder, with its saved folder ``encoder_dir`` (None, with no
+            ``encoder_dir`` and no ``table``: a text-only deployment of ``text_classifiers``).
         encoder_dir: folder written by ``UserEncoder.save``.
         table: the feature-table version to serve.
         labels: ``user_id, task, label`` rows for classification heads (None: no heads).
@@ -64,9 +68,9 @@ class DeploySpec:
 
     """
 
-    encoder: UserEncoder
-    encoder_dir: Path
-    table: FeatureTable
+    encoder: UserEncoder | None = None
+    encoder_dir: Path | None = None
+    table: FeatureTable | None = None
     labels: pl.DataFrame | None = None
     tasks: tuple[str, ...] = ()
     interactions: pl.DataFrame | None = None
@@ -75,6 +79,22 @@ class DeploySpec:
     ann: str = "auto"
     cache: EmbeddingCache | None = None
     epochs: int = 15
+
+
+def _check_users(spec: DeploySpec) -> None:
+    """A user table comes with its encoder; without both, only text classifiers are served."""
+    parts = (spec.encoder, spec.encoder_dir, spec.table)
+    if all(p is None for p in parts):
+        if not spec.text_classifiers:
+            raise ByodError("a deployment needs a user encoder and table, or a text classifier")
+        if spec.tasks or spec.interactions is not None:
+            raise ByodError("heads and recommendations need the user encoder and table")
+        return
+    if any(p is None for p in parts):
+        raise ByodError(
+            "a user table is deployed with its encoder: give encoder, its folder and table"
+        )
+    _check_table(spec)
 
 
 def _check_table(spec: DeploySpec) -> None:
@@ -192,10 +212,13 @@ def _copy_folder(src: Path, dst: Path, names: tuple[str, ...]) -> None:
 
 
 def _manifest(spec: DeploySpec, root: Path, heads: dict[str, dict], items: dict | None) -> dict:
-    cfg, meta = spec.encoder.config, spec.table.metadata
-    backbones = {
-        cfg.backbone: {"fingerprint": cfg.backbone_fingerprint, "dim": spec.encoder.backbone.dim}
-    }
+    backbones, users = {}, _users_manifest(spec)
+    if spec.encoder is not None:
+        cfg = spec.encoder.config
+        backbones[cfg.backbone] = {
+            "fingerprint": cfg.backbone_fingerprint,
+            "dim": spec.encoder.backbone.dim,
+        }
     for bb in spec.text_backbones.values():
         backbones[bb.name] = {"fingerprint": bb.fingerprint, "dim": bb.dim}
     files = {
@@ -205,16 +228,26 @@ def _manifest(spec: DeploySpec, root: Path, heads: dict[str, dict], items: dict 
     }
     return {
         "format": FORMAT,
-        "table_version": meta["version"],
         "created_at": datetime.now(UTC).isoformat(),
         "backbones": backbones,
+        **users,
+        "items": items,
+        "heads": heads,
+        "files": files,
+    }
+
+
+def _users_manifest(spec: DeploySpec) -> dict[str, Any]:
+    """The table version, encoder and table entries (None in a text-only deployment)."""
+    if spec.encoder is None or spec.table is None or spec.encoder_dir is None:
+        return {"table_version": None, "encoder": None, "table": None}
+    cfg, meta = spec.encoder.config, spec.table.metadata
+    return {
+        "table_version": meta["version"],
         "encoder": {"backbone": cfg.backbone, "mode": cfg.mode, "dim": spec.encoder.dim,
                     "objective": cfg.objective, "hash": model_hash(spec.encoder_dir)},
         "table": {"source": str(spec.table.path), "version": meta["version"],
                   "rows": int(meta["rows"]), "dim": int(meta["dim"])},
-        "items": items,
-        "heads": heads,
-        "files": files,
     }  # fmt: skip
 
 
@@ -226,7 +259,7 @@ def build_deployment(spec: DeploySpec, out: str | Path) -> dict[str, Any]:
             f"{out} already exists; a deployment is never changed in place: choose a new folder "
             "and switch to it with POST /v1/admin/reload"
         )
-    _check_table(spec)
+    _check_users(spec)
     out.parent.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -239,13 +272,16 @@ def build_deployment(spec: DeploySpec, out: str | Path) -> dict[str, Any]:
 
 
 def _build_into(spec: DeploySpec, root: Path) -> dict[str, Any]:
-    _copy_folder(spec.encoder_dir, root / "encoder", ("user_encoder.json", "sequence.safetensors"))
-    _write_table(spec, root)
     heads: dict[str, dict] = {}
-    version = spec.table.metadata["version"]
+    if spec.table is not None:  # else text-only (checked by _check_users)
+        _copy_folder(
+            spec.encoder_dir, root / "encoder", ("user_encoder.json", "sequence.safetensors")
+        )
+        _write_table(spec, root)
     for task in spec.tasks:
         if spec.labels is None:
             raise ByodError("--task needs --labels (user_id, task, label)")
+        version = spec.table.metadata["version"]
         head = fit_classify_head(
             spec.table.vectors, spec.table.user_ids, spec.labels, task, version
         )

@@ -61,8 +61,8 @@ class Deployment:
     path: Path
     manifest: dict[str, Any]
     digest: str
-    encoder: UserEncoder
-    store: VectorStore
+    encoder: UserEncoder | None  # None (and no store): a text-only deployment
+    store: VectorStore | None
     classify: dict[str, ClassifyHead]
     recommend: dict[str, Any]  # name -> byod.transfer.recommend.RecommendHead
     items: Items | None
@@ -70,12 +70,14 @@ class Deployment:
 
     @property
     def version(self) -> str:
-        """The feature-table version served."""
-        return str(self.manifest["table_version"])
+        """The feature-table version served (``none`` in a text-only deployment)."""
+        version = self.manifest.get("table_version")
+        return "none" if version is None else str(version)
 
     def close(self) -> None:
         """Release the store."""
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
@@ -164,6 +166,23 @@ def _load_text(folder: Path, backbones: dict[str, TextBackbone], name: str) -> T
     return TextClassifier(head, card, bb)
 
 
+def _load_users(
+    root: Path, manifest: dict[str, Any], backbones: dict[str, TextBackbone]
+) -> tuple[UserEncoder, list[str], np.ndarray]:
+    """The user encoder, the table's user ids and vectors, checked against each other."""
+    encoder = UserEncoder.load(
+        root / "encoder", backbone=backbones[manifest["encoder"]["backbone"]]
+    )
+    user_ids = pl.read_parquet(root / "table" / "user_ids.parquet")["user_id"].to_list()
+    vectors = _npy(root / "table" / "vectors.npy")
+    if vectors.ndim != 2 or vectors.shape[1] != encoder.dim or len(vectors) != len(user_ids):
+        raise ByodError(
+            f"{root / 'table'}: vectors {vectors.shape} for {len(user_ids)} users; the encoder "
+            f"makes {encoder.dim}-d vectors — rebuild the deployment"
+        )
+    return encoder, user_ids, vectors
+
+
 def load_deployment(
     path: str | Path,
     *,
@@ -185,26 +204,20 @@ def load_deployment(
     if verify_hashes:
         _verify_files(root, manifest)
     backbones = _open_backbones(manifest, open_backbone)
-    encoder = UserEncoder.load(
-        root / "encoder", backbone=backbones[manifest["encoder"]["backbone"]]
-    )
-    user_ids = pl.read_parquet(root / "table" / "user_ids.parquet")["user_id"].to_list()
-    vectors = _npy(root / "table" / "vectors.npy")
-    if vectors.ndim != 2 or vectors.shape[1] != encoder.dim or len(vectors) != len(user_ids):
-        raise ByodError(
-            f"{root / 'table'}: vectors {vectors.shape} for {len(user_ids)} users; the encoder "
-            f"makes {encoder.dim}-d vectors — rebuild the deployment"
-        )
+    encoder, users = None, None
+    if manifest.get("encoder") is not None:  # else a text-only deployment: no user table
+        encoder, *users = _load_users(root, manifest, backbones)
     heads = manifest["heads"]
     classify = {
         n: ClassifyHead.load(root / h["path"]) for n, h in heads.items() if h["kind"] == "classify"
     }
     for name, head in classify.items():
-        if head.dim != encoder.dim:
-            raise ByodError(f"head {name!r} takes {head.dim}-d features, table has {encoder.dim}")
+        if encoder is None or head.dim != encoder.dim:
+            dim = encoder.dim if encoder is not None else "no"
+            raise ByodError(f"head {name!r} takes {head.dim}-d features, table has {dim}")
     items = _load_items(root) if manifest.get("items") else None
     recommend = {
-        n: _load_recommend(root / h["path"], encoder.dim, items)
+        n: _load_recommend(root / h["path"], encoder.dim if encoder else 0, items)
         for n, h in heads.items()
         if h["kind"] == "recommend"
     }
@@ -213,8 +226,9 @@ def load_deployment(
         for n, h in heads.items()
         if h["kind"] == "text"
     }
-    version = str(manifest["table_version"])
-    factory = store_factory or (lambda ids, vecs, v: MemoryStore(ids, vecs, v))
-    store = factory(user_ids, vectors, version)
+    store = None
+    if users is not None:  # last: a Redis store is loaded only for a deployment that validated
+        factory = store_factory or (lambda ids, vecs, v: MemoryStore(ids, vecs, v))
+        store = factory(*users, str(manifest["table_version"]))
     digest = hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()
     return Deployment(root, manifest, digest[:16], encoder, store, classify, recommend, items, text)

@@ -34,8 +34,18 @@ class NotFound(ByodError):
     """An unknown user, head or classifier (HTTP 404)."""
 
 
+def _users(dep: Deployment) -> None:
+    """A text-only deployment has no user table or encoder: say so (404) before any lookup."""
+    if dep.store is None or dep.encoder is None:
+        raise NotFound(
+            "this deployment serves text classifiers only (no user table); deploy a user table "
+            f"for user endpoints; text classifiers: {sorted(dep.text)}"
+        )
+
+
 def lookup(dep: Deployment, user_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """``(n, dim)`` vectors and the ``(n,)`` found mask for ``user_ids``."""
+    _users(dep)
     return dep.store.get_many(user_ids)
 
 
@@ -48,6 +58,7 @@ def _unknown_user(dep: Deployment, user_id: str) -> NotFound:
 
 def embed_events(dep: Deployment, events: list[Event]) -> np.ndarray:
     """The ``(dim,)`` vector of a new user from raw events (serialized as in training)."""
+    _users(dep)
     frame = pl.DataFrame(
         {
             "user_id": [_NEW_USER] * len(events),

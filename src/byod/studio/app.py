@@ -20,7 +20,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from byod import __version__
 from byod.studio.i18n import LANGS
 from byod.studio.pages import STATIC
-from byod.studio.routers import data, deploy, jobs, tasks
+from byod.studio.routers import data, deploy, jobs, tasks, text, textdata
 from byod.studio.service import PREFIX
 from byod.studio.settings import StudioSettings
 from byod.studio.workspace import Workspace
@@ -53,7 +53,8 @@ def create_studio_app(settings: StudioSettings) -> FastAPI:
         openapi_url=None,
     )
     app.state.workspace = ws
-    for router in (data.router, jobs.router, tasks.router, deploy.router):
+    routers = (data.router, jobs.router, tasks.router, deploy.router, text.router, textdata.router)
+    for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount(PREFIX, ws.service, name="serve")

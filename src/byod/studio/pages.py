@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, UploadFile
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
@@ -48,3 +49,18 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     lang = lang_of(request)
     ctx = {"t": lambda key: t(lang, key), "lang": lang, "ws": workspace(request), **context}
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def upload_name(file: UploadFile, default: str) -> str:
+    """The uploaded file's base name, anything but letters, digits and ``._-`` made ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", Path(file.filename or default).name)
+
+
+async def save_upload(request: Request, file: UploadFile, folder: str, name: str) -> Path:
+    """Stream an upload into ``WORK/folder/name`` in 1 MiB chunks; return its path."""
+    target = workspace(request).root / folder / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb") as out:
+        while chunk := await file.read(1 << 20):
+            out.write(chunk)
+    return target

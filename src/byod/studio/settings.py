@@ -29,6 +29,13 @@ class StudioSettings:
     host: str = "127.0.0.1"
     port: int = 8090
 
+    @property
+    def llm_dir(self) -> Path:
+        """Where packaged LLMs are joined and converted: ``$BYOD_HOME/llm`` beside the models."""
+        if self.models_dir is not None:
+            return Path(self.models_dir).parent / "llm"
+        return Path(self.work_dir) / "llm"
+
     def path(self, *parts: str) -> Path:
         """A path under the work folder (its parent folders created)."""
         p = Path(self.work_dir, *parts)

@@ -226,6 +226,42 @@ def run_classify(spec: dict[str, Any], rep: Reporter) -> None:
     rep.output("metrics", out / "metrics.json")
 
 
+def run_recommend(spec: dict[str, Any], rep: Reporter) -> None:
+    """Next-item recommendation on the build's users vs popularity / item-kNN / co-occurrence."""
+    import polars as pl
+
+    from byod.encoders.user import UserEncoder
+    from byod.features.table import read_feature_table
+    from byod.pipeline.tables import interactions_from_events
+    from byod.transfer.nextitem import next_item_task
+    from byod.transfer.recommend import RecommendConfig
+    from byod.transfer.run import item_vectors, recommend_baselines, recommend_source, table_source
+
+    out = Path(spec["out"])
+    rep.update(stage="items", fraction=0.05, detail="the events that name an item")
+    task = next_item_task(interactions_from_events(pl.read_parquet(spec["events"]), None))
+    encoder = UserEncoder.load(
+        spec["model"],
+        vector_cache_dir=spec.get("vector_cache_dir"),
+        models_dir=spec.get("models_dir"),
+    )
+    rep.update(stage="item vectors", fraction=0.15, detail=f"{task.items.height} items")
+    vectors = item_vectors(task, encoder.backbone, encoder.cache)
+    table = read_feature_table(spec["features"])
+    rep.update(stage="recommendation head", fraction=0.3, detail="mlp on the user vectors")
+    cfg = RecommendConfig(kind="mlp", epochs=int(spec.get("epochs", 15)), last_item=True)
+    # a static table saw every event: train on the validation targets only (as byod deploy)
+    ours, _head = recommend_source(
+        task, "byod vectors", table_source(table.features), vectors, cfg, static=True
+    )
+    rep.update(stage="baselines", fraction=0.8)
+    rows = pl.concat([ours, recommend_baselines(task)]).filter(pl.col("segment") == "all")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(rows.to_dicts(), out / "ranking.json")
+    rep.output("ranking", out / "ranking.json")
+    rep.update(detail=f"{len(task.test_users)} test users, {task.items.height} items")
+
+
 def run_deploy(spec: dict[str, Any], rep: Reporter) -> None:
     """Assemble a deployment folder (``byod deploy``) from a built model, table and labels."""
     import polars as pl
@@ -235,32 +271,186 @@ def run_deploy(spec: dict[str, Any], rep: Reporter) -> None:
     from byod.serve.build import DeploySpec, build_deployment
 
     rep.update(stage="deploy", fraction=0.1, detail="loading the model")
-    encoder = UserEncoder.load(
-        spec["model"],
-        vector_cache_dir=spec.get("vector_cache_dir"),
-        models_dir=spec.get("models_dir"),
-    )
-    table = read_feature_table(spec["features"])
+    encoder, table = None, None  # no build: a text-only deployment (text classifiers alone)
+    if spec.get("model"):
+        encoder = UserEncoder.load(
+            spec["model"],
+            vector_cache_dir=spec.get("vector_cache_dir"),
+            models_dir=spec.get("models_dir"),
+        )
+        table = read_feature_table(spec["features"])
     labels = pl.read_parquet(spec["labels"]) if spec.get("labels") else None
     tasks = tuple(spec.get("tasks", ()))
-    rep.update(fraction=0.3, detail=f"fitting heads {list(tasks)}")
+    text_dirs = {name: Path(folder) for name, folder in (spec.get("text") or {}).items()}
+    text_backbones = {}
+    for name, folder in text_dirs.items():  # as `byod deploy --text` opens them
+        card = json.loads((folder / "classifier.json").read_text(encoding="utf-8"))
+        same = encoder is not None and card["backbone"] == encoder.config.backbone
+        text_backbones[name] = (
+            encoder.backbone
+            if same
+            else _backbone({"backbone": card["backbone"], "models_dir": spec.get("models_dir")})
+        )
+    interactions = None
+    if spec.get("next_item") and spec.get("events"):
+        from byod.pipeline.tables import interactions_from_events
+
+        interactions = interactions_from_events(pl.read_parquet(spec["events"]), None)
+    rep.update(fraction=0.3, detail=f"fitting heads {list(tasks)}, text {list(text_dirs)}")
     build_deployment(
         DeploySpec(
             encoder=encoder,
-            encoder_dir=Path(spec["model"]),
+            encoder_dir=Path(spec["model"]) if spec.get("model") else None,
             table=table,
             labels=labels,
             tasks=tasks,
+            text_classifiers=text_dirs,
+            text_backbones=text_backbones,
+            interactions=interactions,
+            cache=encoder.cache if encoder is not None else None,
         ),
         spec["out"],
     )
     rep.output("deployment", Path(spec["out"]))
 
 
+def run_text(spec: dict[str, Any], rep: Reporter) -> None:
+    """HyperMatch on the examples (``byod text train``'s calls), scored on the held-out ones.
+
+    Saved with ``byod.textlab.model.save_classifier``, so ``byod deploy --text`` reads it too.
+    """
+    import numpy as np
+    import polars as pl
+
+    from byod.encoders.cache import EmbeddingCache
+    from byod.studio.textflow import TextDraft, held_out_split, task_of
+    from byod.textlab.hypermatch import HyperMatchConfig, encode_texts, fit_hypermatch
+    from byod.textlab.jsonl_cache import JsonlCache
+    from byod.textlab.llm.options import LLMOptions
+    from byod.textlab.metrics import classification_scores
+    from byod.textlab.model import save_classifier
+
+    out = Path(spec["out"])
+    draft = TextDraft(**spec["draft"])
+    task = task_of(draft)
+    texts, labels = draft.pairs()
+    train, test = held_out_split(labels, float(spec.get("held_out", 0.25)))
+    examples = pl.DataFrame({"text": texts, "label": labels})
+    out.mkdir(parents=True, exist_ok=True)
+    examples.write_csv(out / "examples.csv")
+    rep.output("examples", out / "examples.csv")
+    rep.update(stage="embedding", fraction=0.05, detail=f"{len(train)} train, {len(test)} held out")
+    bb = _backbone(spec)
+    vcache = None
+    if spec.get("vector_cache_dir"):
+        vcache = EmbeddingCache(Path(spec["vector_cache_dir"]), bb.fingerprint, bb.dim)
+    llm = None
+    if spec.get("llm", "none") != "none":
+        rep.update(stage="LLM", fraction=0.1, detail=f"opening {spec['llm']}")
+        llm = LLMOptions(spec["llm"]).open(Path(spec["llm_dir"]), required=True)
+    rep.update(stage="training", fraction=0.2, detail="HyperMatch")
+    cfg = HyperMatchConfig(augment_max=int(spec.get("augment_max", 8)))
+    res = fit_hypermatch(
+        [texts[i] for i in train],
+        [labels[i] for i in train],
+        [],
+        task=task,
+        backbone=bb,
+        llm=llm,
+        config=cfg,
+        seed=int(spec.get("seed", 0)),
+        llm_cache=JsonlCache(out / "llm.jsonl") if llm is not None else None,
+        vector_cache=vcache,
+        progress=False,
+    )
+    model = out / "classifier"
+    save_classifier(res.head, model, backbone=spec["backbone"], task=task)
+    rep.output("classifier", model)
+    rep.update(stage="held-out", fraction=0.9, detail="scoring the held-out examples")
+    held = [texts[i] for i in test]
+    truth = np.asarray([labels[i] for i in test])
+    probs = res.head.predict_proba(encode_texts(held, bb, vcache))
+    pred = np.asarray(res.head.classes_)[probs.argmax(axis=1)].astype(str)
+    scores = classification_scores(truth, pred)
+    rows = [
+        {"text": t, "label": str(y), "prediction": str(p), "confidence": float(c)}
+        for t, y, p, c in zip(held, truth, pred, probs.max(axis=1), strict=True)
+    ]
+    info = {k: v for k, v in res.info.items() if k in ("teacher", "augment")}
+    write_json({"scores": scores, "held_out": rows, **info}, out / "heldout.json")
+    rep.output("held_out", out / "heldout.json")
+    rep.update(
+        name=spec["name"],
+        accuracy=scores["accuracy"],
+        n_train=len(train),
+        n_test=len(test),
+        sample=held[0],
+        detail=f"held-out accuracy {scores['accuracy']:.3f} on {len(test)}",
+    )
+
+
+def run_augment(spec: dict[str, Any], rep: Reporter) -> None:
+    """LLM-written examples from the playground's (``byod text augment``'s calls), deduplicated.
+
+    Kept rows go to ``generated.json`` with the counts requested / kept / dropped by reason /
+    duplicates removed; the page adds the ones a person accepts to the examples.
+    """
+    from byod.encoders.cache import EmbeddingCache
+    from byod.studio.textflow import TextDraft, task_of
+    from byod.textlab.augment import GenerationConfig, augment
+    from byod.textlab.dedupe import dedupe_frame
+    from byod.textlab.hypermatch import encode_texts
+    from byod.textlab.jsonl_cache import JsonlCache
+    from byod.textlab.llm.options import LLMOptions
+
+    out = Path(spec["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    draft = TextDraft(**spec["draft"])
+    task = task_of(draft)
+    texts, labels = draft.pairs()
+    rep.update(stage="LLM", fraction=0.05, detail=f"opening {spec['llm']}")
+    llm = LLMOptions(spec["llm"]).open(Path(spec["llm_dir"]), required=True)
+    n = int(spec.get("n", 4))
+    rep.update(stage="generate", fraction=0.2, detail=f"{n} examples")
+    frame, stats = augment(llm, task, texts, labels, n=n, config=GenerationConfig(k=2),
+                           seed=int(spec.get("seed", 0)), cache=JsonlCache(out / "llm.jsonl"),
+                           progress=False)  # fmt: skip
+    encode = None
+    if spec.get("backbone", "none") != "none":  # near duplicates too, as the CLI does
+        bb = _backbone(spec)
+        vdir = spec.get("vector_cache_dir")
+        vcache = EmbeddingCache(Path(vdir), bb.fingerprint, bb.dim) if vdir else None
+        encode = lambda batch: encode_texts(batch, bb, vcache)  # noqa: E731
+    rep.update(stage="dedupe", fraction=0.9)
+    frame, dup = dedupe_frame(frame, texts, encode)
+    rows = frame.select("text", "label", "confidence").to_dicts()
+    summary = stats.as_dict() | {"duplicates_removed": dup, "written": frame.height}
+    write_json({"summary": summary, "rows": rows}, out / "generated.json")
+    rep.output("generated", out / "generated.json")
+    rep.update(detail=f"{frame.height} of {n} kept")
+
+
+def _text_job(name: str) -> Callable[[dict[str, Any], Reporter], None]:
+    """A job of :mod:`byod.studio.textjobs` (imported when such a job runs)."""
+
+    def run(spec: dict[str, Any], rep: Reporter) -> None:
+        from byod.studio import textjobs
+
+        getattr(textjobs, name)(spec, rep)
+
+    return run
+
+
 KINDS: dict[str, Callable[[dict[str, Any], Reporter], None]] = {
     "build": run_build,
     "classify": run_classify,
     "deploy": run_deploy,
+    "text": run_text,
+    "recommend": run_recommend,
+    "augment": run_augment,
+    "generate": _text_job("run_generate"),
+    "pseudolabel": _text_job("run_pseudolabel"),
+    "audit": _text_job("run_audit"),
 }
 
 

@@ -10,6 +10,7 @@ from byod.atomic import write_json
 from byod.studio.jobs import JobStore
 from byod.studio.service import KeyStore, ServiceSlot
 from byod.studio.settings import StudioSettings
+from byod.studio.textflow import LLMPool
 
 __all__ = ["Workspace"]
 
@@ -28,6 +29,7 @@ class Workspace:
         self.keys = KeyStore(root)
         self.service = ServiceSlot(self.keys, root / "served.json", settings.models_dir)
         self._state_file = root / "studio.json"
+        self.llms = LLMPool(settings.llm_dir)  # the text playground's LLM, kept between tries
 
     @property
     def data_dir(self) -> Path:
@@ -58,6 +60,17 @@ class Workspace:
         """Forget the source reading ``path``."""
         state = self._state()
         state["sources"] = [s for s in state.get("sources", []) if s["path"] != path]
+        self._save(state)
+
+    @property
+    def text_draft(self) -> dict[str, Any] | None:
+        """The text page's last labels and examples (so a reload keeps what was typed)."""
+        return self._state().get("text_draft")
+
+    def put_text_draft(self, draft: dict[str, Any]) -> None:
+        """Remember the text page's labels and examples."""
+        state = self._state()
+        state["text_draft"] = draft
         self._save(state)
 
     @property

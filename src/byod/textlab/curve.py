@@ -90,8 +90,15 @@ def curve_methods(
     config: HyperMatchConfig | None = None,
     llm_cache: JsonlCache | None = None,
     vector_cache: EmbeddingCache | None = None,
+    test_texts: Sequence[str] | None = None,
 ) -> dict[str, Method]:
-    """``supervised`` and ``hypermatch`` methods scoring the ``(n_test, dim)`` test vectors."""
+    """``supervised`` and ``hypermatch`` methods scoring the ``(n_test, dim)`` test vectors.
+
+    With ``encoder="finetune"`` the head reads its own encoder's vectors, so HyperMatch scores
+    ``test_texts`` (the texts behind ``x_test``) encoded by it; they are then required.
+    """
+    if config is not None and config.encoder == "finetune" and test_texts is None:
+        raise TextlabError("a curve with encoder 'finetune' needs the test texts (test_texts=)")
 
     def supervised(texts: list[str], labels: list[str], seed: int) -> np.ndarray:
         return supervised_predict(encode_texts(texts, backbone, vector_cache), labels, x_test)
@@ -100,6 +107,8 @@ def curve_methods(
         res = fit_hypermatch(texts, labels, unlabelled, task=task, backbone=backbone, llm=llm,
                              config=config or HyperMatchConfig(), seed=seed, llm_cache=llm_cache,
                              vector_cache=vector_cache, progress=False)  # fmt: skip
+        if res.backbone is not None:
+            return res.predict(list(test_texts or []))
         return res.head.predict(x_test)
 
     return {"supervised": supervised, "hypermatch": hypermatch}

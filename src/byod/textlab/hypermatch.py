@@ -10,6 +10,11 @@ majority rate and the labels alone (cross-validated logistic regression on them)
 test, and stays informative after its temperature (:mod:`byod.textlab.teacher`). Without a
 usable LLM the head trains on the labels; FixMatch on the unlabelled texts alone is opt-in
 (``consistency_without_llm``): on frozen features it lowered accuracy on every benchmark set.
+
+``encoder="finetune"`` fine-tunes a copy of the encoder first (:mod:`byod.textlab.finetune`:
+SetFit's contrastive pairs, the LLM's soft labels as distillation targets and FixMatch, in one
+loop), then trains the same head on its vectors; the result's ``backbone`` is the encoder to
+predict with. Without a usable LLM it reduces to SetFit's body training + the head.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from byod.progress import ProgressBackbone
 from byod.textlab.augment import GenerationConfig, augment, paraphrase
 from byod.textlab.calibrate import apply_temperature, fit_temperature
 from byod.textlab.dedupe import dedupe
+from byod.textlab.errors import TextlabError
+from byod.textlab.finetune import FinetuneConfig, finetune_encoder
 from byod.textlab.jsonl_cache import JsonlCache
 from byod.textlab.llm.base import LLM
 from byod.textlab.prompts import TaskSpec
@@ -34,12 +41,17 @@ from byod.textlab.semisup import HyperMatchHead, SSLConfig, token_dropout
 from byod.textlab.teacher import judge_teacher
 
 __all__ = [
+    "ENCODER_MODES",
     "HyperMatchConfig",
+    "config_from_dict",
     "HyperMatchResult",
     "fit_hypermatch",
     "encode_texts",
     "few_shot_examples",
 ]
+
+
+ENCODER_MODES = ("frozen", "finetune")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +81,9 @@ class HyperMatchConfig:
         dedupe_threshold: cosine at which a generated text duplicates another.
         generation: sampling settings of the LLM.
         ssl: head training settings.
+        encoder: ``frozen`` (the head on cached vectors: seconds) or ``finetune`` (fine-tune a
+            copy of the encoder first: minutes on CPU).
+        finetune: the fine-tune's settings (``encoder="finetune"``).
     """
 
     augment_ratio: float = 1.0
@@ -85,14 +100,68 @@ class HyperMatchConfig:
     dedupe_threshold: float = 0.95
     generation: GenerationConfig = GenerationConfig()
     ssl: SSLConfig = SSLConfig()
+    encoder: str = "frozen"
+    finetune: FinetuneConfig = FinetuneConfig()
+
+    def __post_init__(self) -> None:
+        if self.encoder not in ENCODER_MODES:
+            raise TextlabError(
+                f"encoder {self.encoder!r} is unknown; choose one of {ENCODER_MODES}"
+            )
+
+
+def config_from_dict(values: dict[str, Any]) -> HyperMatchConfig:
+    """A :class:`HyperMatchConfig` from a plain mapping (YAML / JSON).
+
+    Nested ``generation``, ``ssl`` and ``finetune`` mappings are built too; an unknown key, at
+    any level, is a :class:`TextlabError` (exit 2 in the CLI) naming it.
+    """
+    nested = {"generation": GenerationConfig, "ssl": SSLConfig, "finetune": FinetuneConfig}
+    return _build(HyperMatchConfig, values, "", nested)
+
+
+def _build(cls: type, values: Any, where: str, nested: dict[str, type] | None = None) -> Any:
+    if not isinstance(values, dict):
+        raise TextlabError(f"{where.rstrip('.') or 'config'} must be a mapping, got {values!r}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise TextlabError(f"unknown config key {where}{unknown[0]!r}; known: {sorted(known)}")
+    kwargs = {k: _build(nested[k], v, f"{where}{k}.") if nested and k in nested else v
+              for k, v in values.items()}  # fmt: skip
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise TextlabError(f"config {where.rstrip('.') or cls.__name__}: {exc}") from None
 
 
 @dataclasses.dataclass
 class HyperMatchResult:
-    """The trained head and what went into it (for the report and the closing numbers)."""
+    """The trained head and what went into it (for the report and the closing numbers).
+
+    ``backbone`` is the encoder whose vectors the head reads: the fine-tuned copy with
+    ``encoder="finetune"``, else ``None`` (the backbone that was passed in).
+    """
 
     head: HyperMatchHead
     info: dict[str, Any]
+    backbone: TextBackbone | None = None
+
+    def predict(self, texts: Sequence[str], fallback: TextBackbone | None = None) -> np.ndarray:
+        """``(n,)`` labels of ``texts``, encoded by ``backbone`` (or ``fallback`` when frozen)."""
+        return self.head.predict(self._encode(texts, fallback))
+
+    def predict_proba(
+        self, texts: Sequence[str], fallback: TextBackbone | None = None
+    ) -> np.ndarray:
+        """``(n, n_classes)`` probabilities of ``texts`` (columns in ``head.classes_`` order)."""
+        return self.head.predict_proba(self._encode(texts, fallback))
+
+    def _encode(self, texts: Sequence[str], fallback: TextBackbone | None) -> np.ndarray:
+        bb = self.backbone or fallback
+        if bb is None:
+            raise TextlabError("a frozen-encoder result needs the backbone it was trained on")
+        return encode_texts(texts, bb)
 
 
 def encode_texts(
@@ -164,14 +233,54 @@ def fit_hypermatch(
             p_llm = apply_temperature(frame.select(prob_columns(task)).to_numpy(), temperature)
             fit_args["p_llm"] = p_llm
             info["pseudolabel_confident_share"] = float((p_llm.max(axis=1) >= 0.9).mean())
+    tuned = None
+    if config.encoder == "finetune":
+        tuned, fit_args = _finetuned(texts, labels, unlabelled, backbone, llm, config, seed,
+                                     progress, info, fit_args)  # fmt: skip
+        x = encode_texts(texts, tuned)
     head = HyperMatchHead(config.ssl, seed=seed, progress=progress).fit(
-        x, np.asarray(labels), **fit_args
+        x, np.asarray(labels), **{k: v for k, v in fit_args.items() if not k.startswith("_")}
     )
     info["consistency_mask_rate"] = getattr(head, "mask_rate_", None)
     counts = getattr(head, "pseudo_label_counts_", None)
     if counts is not None:  # confident FixMatch targets per class at the last step
         info["pseudo_label_counts"] = dict(zip(task.labels, counts.tolist(), strict=True))
-    return HyperMatchResult(head, info)
+    return HyperMatchResult(head, info, tuned)
+
+
+def _finetuned(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    unlabelled: Sequence[str],
+    backbone: TextBackbone,
+    llm: LLM | None,
+    config: HyperMatchConfig,
+    seed: int,
+    progress: bool,
+    info: dict[str, Any],
+    fit_args: dict[str, Any],
+) -> tuple[TextBackbone, dict[str, Any]]:
+    """Fine-tune the encoder on what the head would see; re-encode the head's inputs with it.
+
+    The texts behind ``fit_args`` (``_texts`` keys, kept by :func:`_augmented` and
+    :func:`_unlabelled_views`) are encoded again with the fine-tuned copy, uncached: its
+    weights exist only in this fit.
+    """
+    use_unl = len(unlabelled) > 0 and (llm is not None or config.consistency_without_llm)
+    tuned, record = finetune_encoder(
+        backbone, texts, labels, classes=fit_args["classes"].tolist(), config=config.finetune,
+        unlabelled=list(unlabelled) if use_unl else [], p_llm=fit_args.get("p_llm"),
+        consistency=use_unl, aug_texts=fit_args.get("_aug_texts", []),
+        p_aug=fit_args.get("p_aug"), seed=seed, progress=progress,
+    )  # fmt: skip
+    info["finetune"] = record
+    out = {k: v for k, v in fit_args.items() if not k.startswith("_")}
+    if "_aug_texts" in fit_args:
+        out["x_aug"] = encode_texts(fit_args["_aug_texts"], tuned)
+    if "_weak_texts" in fit_args:
+        out["x_weak"] = encode_texts(fit_args["_weak_texts"], tuned)
+        out["x_strong"] = np.stack([encode_texts(v, tuned) for v in fit_args["_strong_texts"]])
+    return tuned, out
 
 
 def _unlabelled_views(
@@ -186,7 +295,7 @@ def _unlabelled_views(
     vector_cache: EmbeddingCache | None,
     progress: bool,
     info: dict[str, Any],
-) -> dict[str, np.ndarray]:
+) -> dict[str, Any]:
     """``x_weak`` (the texts) and ``x_strong`` (token-dropout views, + LLM paraphrases)."""
     views = [token_dropout(list(unlabelled), config.dropout_rate, rng)
              for _ in range(max(config.strong_views, 1))]  # fmt: skip
@@ -196,10 +305,11 @@ def _unlabelled_views(
             progress=progress,
         )  # fmt: skip
         views.append(para)
-    return {
-        "x_weak": encode_texts(unlabelled, backbone, vector_cache),
-        "x_strong": np.stack([encode_texts(v, backbone, vector_cache) for v in views]),
-    }
+    out: dict[str, Any] = {"_weak_texts": list(unlabelled), "_strong_texts": views}
+    if config.encoder == "frozen":  # a fine-tune encodes them with its own weights instead
+        out["x_weak"] = encode_texts(unlabelled, backbone, vector_cache)
+        out["x_strong"] = np.stack([encode_texts(v, backbone, vector_cache) for v in views])
+    return out
 
 
 def _check_teacher(
@@ -278,7 +388,7 @@ def _augmented(
     vector_cache: EmbeddingCache | None,
     progress: bool,
     info: dict[str, Any],
-) -> dict[str, np.ndarray]:
+) -> dict[str, Any]:
     """LLM-written examples, deduplicated, as ``x_aug`` / ``p_aug``."""
     n = round(config.augment_ratio * len(texts))
     n = n if config.augment_max is None else min(n, config.augment_max)
@@ -302,7 +412,9 @@ def _augmented(
         threshold=config.dedupe_threshold,
     )
     info["augment"] = stats.as_dict() | {"duplicates": dup, "used": int(keep.sum())}
-    return {"x_aug": x_new[keep], "p_aug": frame.select(prob_columns(task)).to_numpy()[keep]}
+    kept = [t for t, k in zip(frame["text"].to_list(), keep, strict=True) if k]
+    return {"x_aug": x_new[keep], "p_aug": frame.select(prob_columns(task)).to_numpy()[keep],
+            "_aug_texts": kept}  # fmt: skip
 
 
 def few_shot_examples(

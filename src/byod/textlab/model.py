@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -19,10 +21,11 @@ from byod.errors import ByodError
 from byod.textlab.prompts import TaskSpec
 from byod.textlab.semisup import HyperMatchHead, SSLConfig, head_network
 
-__all__ = ["save_classifier", "load_classifier", "prediction_frame"]
+__all__ = ["save_classifier", "save_encoder", "load_classifier", "prediction_frame"]
 
 _CARD = "classifier.json"
 _WEIGHTS = "head.safetensors"
+_ENCODER = "encoder"
 
 
 def save_classifier(
@@ -48,6 +51,29 @@ def save_classifier(
     }
     write_json(card, folder / _CARD)
     return folder
+
+
+def save_encoder(backbone: Any, folder: str | Path) -> Path:
+    """Write a fine-tuned sentence-transformers encoder to ``folder/encoder``; return that path.
+
+    Saved as a sentence-transformers folder (safetensors weights, its prompts kept), written
+    beside and then swapped in, so a crash never leaves half a model; the classifier card names
+    the folder as its backbone, and ``open_backbone(folder)`` reads it back.
+    """
+    model = getattr(backbone, "model", None)
+    if model is None:
+        raise ByodError("only a sentence-transformers encoder can be saved with the classifier")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    final, tmp, old = folder / _ENCODER, folder / f".{_ENCODER}.tmp", folder / f".{_ENCODER}.old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save(str(tmp), safe_serialization=True)
+    if final.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
 
 
 def load_classifier(folder: str | Path) -> tuple[HyperMatchHead, dict]:

@@ -29,7 +29,7 @@ def readyz(holder: HolderDep) -> FastJSON:
             "table_version": dep.version,
             "deployment": str(dep.path),
             "deployment_hash": dep.digest,
-            "encoder_hash": m["encoder"]["hash"],
+            "encoder_hash": (m.get("encoder") or {}).get("hash"),  # None: text-only
             "backbones": {n: b["fingerprint"] for n, b in m["backbones"].items()},
             "heads": sorted(m["heads"]),
             "last_reload_error": holder.last_error,

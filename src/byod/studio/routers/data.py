@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +19,7 @@ from byod.studio.mapping import (
     template_preview,
     validate,
 )
-from byod.studio.pages import render, workspace
+from byod.studio.pages import render, save_upload, upload_name, workspace
 
 router = APIRouter()
 
@@ -43,18 +42,14 @@ def data_page(request: Request) -> HTMLResponse:
 @router.post("/data/upload")
 async def upload(request: Request, file: Annotated[UploadFile, File()]) -> HTMLResponse:
     """Save an uploaded log file under the work folder and show its preview + mapping form."""
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(file.filename or "upload.csv").name)
+    name = upload_name(file, "upload.csv")
     if not name.lower().endswith(UPLOAD_SUFFIXES):
         return render(
             request,
             "_error.html",
             error=f"{name}: expected a .csv, .tsv, .jsonl or .parquet file (.gz too)",
         )
-    target = workspace(request).root / "uploads" / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "wb") as out:
-        while chunk := await file.read(1 << 20):
-            out.write(chunk)
+    target = await save_upload(request, file, "uploads", name)
     return await run_in_threadpool(_mapping, request, target)
 
 

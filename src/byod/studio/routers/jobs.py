@@ -10,7 +10,9 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import HTMLResponse
 
 from byod.errors import ByodError
+from byod.studio.corrections import audit_view
 from byod.studio.pages import render, workspace
+from byod.studio.softlabels import soft_view
 
 router = APIRouter()
 
@@ -38,10 +40,25 @@ def job_card(request: Request, state: dict[str, Any]) -> HTMLResponse:
     metrics = state.get("outputs", {}).get("metrics")
     if metrics and Path(metrics).exists():
         extra["metrics"] = json.loads(Path(metrics).read_text(encoding="utf-8"))
+    ranking = state.get("outputs", {}).get("ranking")
+    if ranking and Path(ranking).exists():
+        extra["ranking"] = json.loads(Path(ranking).read_text(encoding="utf-8"))
+    generated = state.get("outputs", {}).get("generated")
+    if generated and Path(generated).exists():
+        extra["generated"] = json.loads(Path(generated).read_text(encoding="utf-8"))
+    held = state.get("outputs", {}).get("held_out")
+    if held and Path(held).exists():
+        extra["heldout"] = json.loads(Path(held).read_text(encoding="utf-8"))
     if state.get("curve"):
         extra["train_pts"] = curve_points(state["curve"], "train_loss")
         extra["val_pts"] = curve_points(state["curve"], "val_loss")
-    served = workspace(request).service.current
+    ws = workspace(request)
+    if state.get("kind") == "audit":
+        extra["audit"] = audit_view(ws.jobs.folder(state["id"]), state)
+    if state.get("kind") == "pseudolabel":
+        folder = ws.jobs.folder(state["id"])
+        extra["soft"] = soft_view(folder, state, ws.jobs.spec(state["id"]))
+    served = ws.service.current
     return render(request, "_job.html", job=state, served=served, **extra)
 
 

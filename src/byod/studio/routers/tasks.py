@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
 from byod.errors import ByodError
 from byod.studio.jobs import JobStore
-from byod.studio.pages import render, workspace
+from byod.studio.pages import render, save_upload, upload_name, workspace
 from byod.studio.routers.jobs import job_card
+from byod.studio.workspace import Workspace
 from byod.tabular import read_table
 
 router = APIRouter()
@@ -23,25 +25,74 @@ def built(jobs: JobStore) -> list[dict]:
     return [j for j in jobs.list("build") if j.get("status") == "done"]
 
 
+def finished_build(ws: Workspace, build: str) -> dict:
+    """The state of build job ``build``; a ByodError when it is unknown or not finished."""
+    state = ws.jobs.state(build)
+    if state.get("status") != "done":
+        raise ByodError(f"build {build} has not finished")
+    return state
+
+
 @router.get("/tasks")
 def tasks_page(request: Request) -> HTMLResponse:
     """The tasks page: the feature tables, the labels form, the classify jobs."""
     ws = workspace(request)
-    return render(request, "tasks.html", builds=built(ws.jobs), jobs=ws.jobs.list("classify"))
+    jobs = [j for j in ws.jobs.list() if j.get("kind") in ("classify", "recommend")]
+    return render(request, "tasks.html", builds=built(ws.jobs), jobs=jobs)
+
+
+@router.post("/tasks/recommend")
+def recommend(request: Request, build: Annotated[str, Form()]) -> HTMLResponse:
+    """Start a recommend job: next-item ranking on the build's users vs the baselines."""
+    ws = workspace(request)
+    try:
+        state = finished_build(ws, build)
+    except ByodError as exc:
+        return render(request, "_error.html", error=str(exc))
+    s = ws.settings
+    spec = {
+        "build": build,
+        "model": state["outputs"]["model"],
+        "features": state["outputs"]["features"],
+        "events": ws.jobs.spec(build).get("events"),
+        "models_dir": str(s.models_dir) if s.models_dir else None,
+        "vector_cache_dir": str(s.vector_cache_dir) if s.vector_cache_dir else None,
+    }
+    return job_card(request, ws.jobs.state(ws.jobs.start("recommend", spec)))
+
+
+@router.get("/tasks/map/{build}")
+async def user_map_view(request: Request, build: str) -> HTMLResponse:
+    """The build's users on a 2-D map (t-SNE, coloured by k-means), recent events on hover."""
+    from byod.studio.usermap import user_map
+
+    ws = workspace(request)
+    try:
+        state = ws.jobs.state(build)
+        if state.get("status") != "done":
+            raise ByodError(f"build {build} has not finished")
+        events = ws.jobs.spec(build).get("events")
+        folder = ws.jobs.folder(build)
+        found = await run_in_threadpool(
+            user_map,
+            Path(state["outputs"]["features"]),
+            Path(events) if events else None,
+            folder / "out" / "map.json",
+        )
+    except ByodError as exc:
+        return render(request, "_error.html", error=str(exc))
+    return render(request, "_map.html", map=found, build=build)
 
 
 @router.post("/tasks/labels")
 async def upload_labels(request: Request, file: Annotated[UploadFile, File()]) -> HTMLResponse:
     """Save a labels file and offer its columns."""
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(file.filename or "labels.csv").name)
-    target = workspace(request).root / "labels" / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(await file.read())
+    target = await save_upload(request, file, "labels", upload_name(file, "labels.csv"))
     try:
         columns = read_table(target).columns
     except ByodError as exc:
         return render(request, "_error.html", error=str(exc))
-    task = Path(name).name.split(".")[0]
+    task = target.name.split(".")[0]
     return render(request, "_labels.html", path=str(target), columns=columns, task=task)
 
 
@@ -57,11 +108,9 @@ def train(
     """Start a classify job: the head on the build's vectors and the baselines beside it."""
     ws = workspace(request)
     try:
-        state = ws.jobs.state(build)
+        state = finished_build(ws, build)
     except ByodError as exc:
         return render(request, "_error.html", error=str(exc))
-    if state.get("status") != "done":
-        return render(request, "_error.html", error=f"build {build} has not finished")
     task = re.sub(r"[^A-Za-z0-9_-]", "_", task.strip()) or "task"
     spec = {
         "build": build,

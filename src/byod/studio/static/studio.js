@@ -10,3 +10,21 @@ document.addEventListener("htmx:sendError", (event) => {
   box.textContent = `the studio did not answer ${event.detail.pathInfo.requestPath}`;
   box.hidden = false;
 });
+// The embedding map: hovering (or tabbing to) a user's point shows the user's recent events.
+function showUser(event) {
+  const dot = event.target.closest ? event.target.closest("circle[data-user]") : null;
+  const box = document.getElementById("map-hover");
+  if (!dot || !box) return;
+  box.replaceChildren();
+  const who = document.createElement("strong");
+  who.textContent = `${dot.dataset.user} (cluster ${dot.dataset.cluster})`;
+  const list = document.createElement("ol");
+  for (const text of JSON.parse(dot.dataset.events || "[]")) {
+    const item = document.createElement("li");
+    item.textContent = text;
+    list.append(item);
+  }
+  box.append(who, list);
+}
+document.addEventListener("mouseover", showUser);
+document.addEventListener("focusin", showUser);
