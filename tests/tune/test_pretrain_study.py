@@ -163,3 +163,66 @@ def test_a_killed_trial_resumes_from_its_checkpoint(
     assert killed.state == TrialState.FAIL and list(killed.intermediate_values) == [1]
     assert resumed.state == TrialState.COMPLETE and resumed.params == killed.params
     assert list(resumed.intermediate_values) == [3]  # epochs 1-2 came from the checkpoint
+
+
+def test_without_last_events_drops_each_users_last_timeline_event(histories, backbone) -> None:
+    from byod.encoders.histories import HistoryArrays
+
+    full = HistoryArrays.build(histories, backbone)
+    trimmed, last = full.without_last_events()
+    for u in range(len(full.user_ids)):
+        before, after = full.timeline(u).events, trimmed.timeline(u).events
+        assert last[u] == before[-1] and len(after) == len(before) - 1
+        assert sorted(after.tolist()) == sorted(before[:-1].tolist())
+    assert trimmed.offsets[-1] == len(full.events) - len(full.user_ids)
+
+
+def test_next_item_probe_holds_its_users_out_and_scores_a_model(
+    histories, backbone, tmp_path
+) -> None:
+    from byod.pretrain.run import PretrainConfig, pretrain
+    from byod.tune.pretrainstudy import NextItemProbe
+
+    probe, rest = NextItemProbe.build(histories, backbone, None, max_users=6, n_candidates=5)
+    users = set(probe.arrays.user_ids)
+    assert len(users) == 6 and not users & set(rest["user_id"].to_list())
+    assert probe.candidates.shape == (6, 6)
+    for u in range(6):
+        own = set(probe.arrays.timeline(u).events.tolist()) | {int(probe.candidates[u, 0])}
+        assert not own & set(probe.candidates[u, 1:].tolist())  # negatives: never the user's
+    cfg = PretrainConfig.from_dict(
+        {"objective": "next-item", "max_events": 16, **BASE,
+         "train": {"epochs": 1, "batch_size": 8, "chunk_size": 8, "device": "cpu"}}
+    )  # fmt: skip
+    encoder, _ = pretrain(rest, tmp_path / "m", cfg, backbone=backbone, progress=False)
+    value = probe.evaluate(encoder)
+    assert 1 / 6 <= value <= 1.0  # MRR over 6 candidates
+
+
+def test_a_study_without_labels_tunes_next_item_on_its_probe(
+    histories, backbone, tmp_path, monkeypatch
+) -> None:
+    from byod.tune.pretrainstudy import NextItemProbe
+
+    modes = []
+    evaluate = NextItemProbe.evaluate
+
+    def spy(self, encoder):
+        modes.append((encoder.config.item_ids, encoder.scores_next_items))
+        return evaluate(self, encoder)
+
+    monkeypatch.setattr(NextItemProbe, "evaluate", spy)
+    space = default_space("pretrain", "next-item")
+    assert space.settings["base"] == {"objective": "next-item", "item_ids": "hashed"}
+    small = parse_space(
+        {"epochs": 2, "base": space.settings["base"],
+         "params": {"lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True}}},
+        "pretrain",
+    )  # fmt: skip
+    study = PretrainStudy(task="next-item", device="cpu", base={**BASE, "max_events": 16},
+                          n_trials=2, pruner="none", probe_users=6)  # fmt: skip
+    best = tune_pretrain(histories, None, small, tmp_path, study, backbone=backbone)
+    assert best["metric"] == "mrr" and 0.0 < best["value"] <= 1.0
+    model = tmp_path / "trials" / f"{best['trial']:04d}" / "user_encoder.json"
+    assert '"next-item"' in model.read_text()
+    assert modes and set(modes) == {("hashed", True)}  # the probe scores with the trial's ids

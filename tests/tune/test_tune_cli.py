@@ -77,14 +77,14 @@ def _finished(journal: Path) -> list[optuna.trial.FrozenTrial]:
 @pytest.mark.slow  # two CLI processes (imports dominate: ~20 s each on a loaded machine)
 def test_kill_9_then_the_study_continues(tmp_path) -> None:
     """A `byod tune` killed mid-study keeps its finished trials; the next run does the rest."""
+    n_trials = 30  # a trial takes ~0.1 s: 6 trials could all finish between two polls
     space = tmp_path / "space.yaml"  # small MLPs: a trial takes a fraction of a second
     space.write_text(
         "head: mlp\ncv: 2\nparams:\n  hidden: {type: int, low: 4, high: 16}\n"
         "  epochs: {type: int, low: 30, high: 60}\n  alpha: {type: float, low: 1.0e-4, high: 1.0, log: true}\n"
     )
-    args = _tune(
-        tmp_path, "--task", "gender", "--head", "mlp", "--n-trials", "6", "--space", str(space)
-    )
+    trials = ("--n-trials", str(n_trials), "--space", str(space))
+    args = _tune(tmp_path, "--task", "gender", "--head", "mlp", *trials)
     cmd = [sys.executable, "-c", "from byod.cli.main import app; app()", *args]
     env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -95,11 +95,11 @@ def test_kill_9_then_the_study_continues(tmp_path) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     before = {t.number: t.params for t in _finished(journal)}
-    assert 2 <= len(before) < 6, "the study should have been killed midway"
+    assert 2 <= len(before) < n_trials, "the study should have been killed midway"
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     after = _finished(journal)
-    assert len(after) == 6
+    assert len(after) == n_trials
     assert {t.number: t.params for t in after if t.number in before} == before
 
 

@@ -36,3 +36,13 @@ def test_tune_pretrain_end_to_end_with_resume_pruned(
     # Pruned before the last epoch: something left to train, so it can be resumed.
     resumable = trials.filter((pl.col("state") == "PRUNED") & (pl.col("n_reports") < 3)).height
     assert pl.read_parquet(tmp_path / "s" / "trials.parquet").height == 5 + min(resumable, 1)
+
+
+def test_tune_pretrain_labels_without_task_exits_2(histories, tmp_path) -> None:
+    write_histories(histories, tmp_path / "h.parquet", SerializeConfig(max_events=32))
+    args = ["tune", "pretrain", "--histories", str(tmp_path / "h.parquet"), "--labels",
+            str(tmp_path / "l.parquet"), "--out", str(tmp_path / "s")]  # fmt: skip
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2
+    assert "--labels and --task go together" in res.output
+    assert len(res.output.strip().splitlines()) == 1

@@ -25,6 +25,15 @@ def report_command(
     ] = None,
     clusters: Annotated[int, typer.Option(help="Number of k-means clusters of users.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the map sample, t-SNE and k-means.")] = 0,
+    tuning: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--tuning",
+            exists=True,
+            file_okay=False,
+            help="A `byod tune` study folder to show (repeatable; RUN_DIR/tuning/* always are).",
+        ),
+    ] = None,
 ) -> None:
     """Write RUN_DIR/report/index.html (self-contained) and report.md with its PNG figures."""
     from byod.report import build_report  # sklearn + matplotlib: import late
@@ -32,7 +41,9 @@ def report_command(
     if clusters < 1:
         raise ByodError(f"--clusters must be at least 1, got {clusters}")
     with console.status(f"building the report of {rich.markup.escape(str(run_dir))}"):
-        paths = build_report(run_dir, out_dir=out, seed=seed, n_clusters=clusters)
+        paths = build_report(
+            run_dir, out_dir=out, seed=seed, n_clusters=clusters, tuning=tuple(tuning or ())
+        )
     for line in paths.missing:
         console.print(
             f"[yellow]missing:[/] {rich.markup.escape(line)}", highlight=False, soft_wrap=True

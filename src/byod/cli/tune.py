@@ -14,7 +14,13 @@ app = typer.Typer(
     help="Tune heads and pretraining with Optuna (resumable studies).", no_args_is_help=True
 )
 
-Out = Annotated[Path, typer.Option("--out", help="Study folder (journal, outputs, report).")]
+Out = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        help="Study folder (journal, outputs, report); RUN/tuning/NAME puts it in RUN's report.",
+    ),
+]
 Space = Annotated[
     Path | None, typer.Option("--space", help="Search-space YAML (default: the packaged one).")
 ]
@@ -52,12 +58,24 @@ def head(
     n_jobs: Annotated[
         int, typer.Option(min=1, help="Parallel trials (threads; a seed then no longer fixes it).")
     ] = 1,
+    select: Annotated[
+        str,
+        typer.Option(
+            help="best | one-se (the simplest trial within one standard error) | beat-default "
+            "(keep the defaults unless the best trial beats them on the same CV splits)."
+        ),
+    ] = "best",
+    backend: Annotated[
+        str, typer.Option(help="local | ray (Ray Tune + Optuna's sampler; byod[ray]).")
+    ] = "local",
+    workers: Annotated[int, typer.Option(min=1, help="Trials at once on Ray.")] = 2,
 ) -> None:
     """Search a head's hyper-parameters by CV on training users; refit; compare with defaults."""
     from byod.data.schema import read_table
     from byod.features.table import read_feature_table
     from byod.serve.heads import export_classify_head
     from byod.transfer.classify import task_labels
+    from byod.tune.heads import default_params
     from byod.tune.headstudy import HeadStudy, tune_head
     from byod.tune.report import write_tuning_report
     from byod.tune.space import load_space
@@ -67,7 +85,8 @@ def head(
     X, layout = table.matrix()  # noqa: N806
     cfg = HeadStudy(
         head=head, task=task, n_trials=n_trials, timeout=timeout, sampler=sampler, seed=seed,
-        metric=metric, storage=storage, n_jobs=n_jobs,
+        metric=metric, storage=storage, n_jobs=n_jobs, select=select, backend=backend,
+        workers=workers,
     )  # fmt: skip
     res = tune_head(X[rows], y, layout, load_space(space, head), out, cfg)
     best = res.best
@@ -79,14 +98,16 @@ def head(
         "table_version": table.metadata.get("version"),
         "tuning": {"study": best["study"], "trial": best["trial"], "folder": str(out),
                    "storage": storage or str(out / "journal.log"), "params": best["params"],
-                   "cv_" + best["metric"]: best["value"]},
+                   "cv_" + best["metric"]: best["value"],
+                   "defaults_kept": bool(best.get("defaults_kept"))},
         "metrics": {k: {"mean": v, "std": 0.0} for k, v in res.test.items()},
         "default_metrics": res.default_test,
         "metrics_protocol": "one stratified test split of the labelled users (never tuned on); "
                             "the head is fitted on the training users",
     }  # fmt: skip
     export_classify_head(res.head, card).save(out / "head")
-    report = write_tuning_report(out, defaults={"test": res.default_test}, tuned=res.test)
+    defaults = {"params": default_params(head, layout), "test": res.default_test}
+    report = write_tuning_report(out, defaults=defaults, tuned=res.test)
     m = best["metric"]
     console.print(
         f"best trial {best['trial']} of {best['n_trials']}: CV {m} {best['value']:.4f}; "
@@ -178,9 +199,14 @@ def recommend(
 @user_errors
 def pretrain(
     histories: Annotated[Path, typer.Option(help="Histories Parquet (byod data serialize).")],
-    labels: Annotated[Path, typer.Option(help="Labels Parquet for the probe.")],
-    task: Annotated[str, typer.Option(help="The probe's task (e.g. gender).")],
     out: Out,
+    labels: Annotated[
+        Path | None,
+        typer.Option(help="Labels Parquet for the probe (none: the next-item probe)."),
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option(help="The probe's task (e.g. gender); needs --labels.")
+    ] = None,
     space: Space = None,
     n_trials: Trials = 12,
     timeout: Timeout = None,
@@ -197,20 +223,30 @@ def pretrain(
     ] = 0,
     storage: Storage = None,
 ) -> None:
-    """Trials of pretraining; a probe on held-out users each epoch lets the pruner stop bad ones."""
+    """Trials of pretraining; a probe on held-out users each epoch lets the pruner stop bad ones.
+
+    With --labels and --task the probe is a logistic head on the task; without them it is the
+    label-free next-item probe (held-out users' last events ranked by the model: MRR), which
+    needs the next-item objective in the space.
+    """
     from byod.data.schema import read_table
     from byod.encoders.backbone import open_backbone
     from byod.tune.pretrainstudy import PretrainStudy, resume_pruned_trials, tune_pretrain
     from byod.tune.report import write_tuning_report
     from byod.tune.space import load_space
 
+    if (labels is None) != (task is None):
+        raise ByodError("--labels and --task go together (neither: the next-item probe)")
     bb = open_backbone(backbone, models_dir=byod_home() / "models")
     cfg = PretrainStudy(
-        task=task, n_trials=n_trials, timeout=timeout, sampler=sampler, pruner=pruner, seed=seed,
-        epochs=epochs, device=device, storage=storage, backbone=backbone,
+        task=task or "next-item", n_trials=n_trials, timeout=timeout, sampler=sampler,
+        pruner=pruner, seed=seed, epochs=epochs, device=device, storage=storage, backbone=backbone,
     )  # fmt: skip
-    args = (read_table(histories, "histories"), read_table(labels, "labels"))
-    sp = load_space(space, "pretrain")
+    args = (
+        read_table(histories, "histories"),
+        read_table(labels, "labels") if labels is not None else None,
+    )
+    sp = load_space(space, "pretrain", None if labels is not None else "next-item")
     cache = byod_home() / "text-vectors"
     if resume_pruned:
         done = resume_pruned_trials(*args, sp, out, cfg, resume_pruned, backbone=bb, cache=cache)

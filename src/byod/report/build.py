@@ -21,6 +21,7 @@ from byod.report.tables import (
     recommendation_summary,
     table_markdown,
 )
+from byod.report.tuning import find_studies, read_studies, tuning_sections
 
 __all__ = ["ReportPaths", "build_report", "summary_markdown"]
 
@@ -38,7 +39,8 @@ HOWTO = (
     "cluster of the embeddings (their most common labels, when the run has labels) and which "
     "words of their histories set them apart. The training "
     "curves show whether pretraining converged: a validation loss that rises while the train "
-    "loss falls means overfitting. Full tables with every metric come last."
+    "loss falls means overfitting. Where the run holds byod tune studies, the Tuning section "
+    "puts the tuned heads next to the defaults. Full tables with every metric come last."
 )
 
 
@@ -220,6 +222,7 @@ def build_report(
     seed: int = 0,
     max_map_points: int = 3000,
     n_clusters: int = 8,
+    tuning: tuple[str | Path, ...] = (),
 ) -> ReportPaths:
     """Write the report of a run: HTML page, Markdown twin and PNG figures.
 
@@ -229,6 +232,7 @@ def build_report(
         seed: seed of the map sample, t-SNE and k-means.
         max_map_points: at most this many users on the map (a seeded random sample).
         n_clusters: k of k-means.
+        tuning: study folders of ``byod tune`` to show besides ``<run_dir>/tuning/*``.
 
     Returns:
         The written paths and what was missing.
@@ -242,14 +246,18 @@ def build_report(
         inputs, n_clusters=n_clusters, seed=seed, max_map_points=max_map_points
     )
     curve_sections, curve_figures = _curves(inputs)
+    missing = list(inputs.missing)
+    studies = read_studies(find_studies(inputs.run_dir, tuple(map(Path, tuning))), missing)
+    tuning_sections_, tuning_figures = tuning_sections(studies)
     sections = [
         *_summary_sections(inputs.classify, inputs.recommend),
         *map_sections,
         *curve_sections,
+        *tuning_sections_,
         *_details(inputs.classify, inputs.recommend),
     ]
-    figures = [*map_figures, *curve_figures]
-    meta, missing = _meta(inputs), list(inputs.missing)
+    figures = [*map_figures, *curve_figures, *tuning_figures]
+    meta = _meta(inputs)
     for fig in figures:
         with atomic_path(out / fig.name) as tmp:
             tmp.write_bytes(fig.png)

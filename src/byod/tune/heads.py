@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from byod.features.blocks import BlockLayout
 from byod.transfer.heads import MLPHead, _scaler, make_head
 
-__all__ = ["DeepMLPHead", "build_head", "default_head"]
+__all__ = ["DeepMLPHead", "build_head", "default_head", "default_params"]
 
 
 class DeepMLPHead(MLPHead):
@@ -96,3 +96,14 @@ def build_head(kind: str, params: dict[str, Any], layout: BlockLayout, seed: int
 def default_head(kind: str, layout: BlockLayout, seed: int = 0) -> Any:
     """What ``byod transfer classify`` fits: every block, each in its own scaling, built-in CV."""
     return make_head(kind, blocks=layout.spec(), seed=seed)
+
+
+def default_params(kind: str, layout: BlockLayout) -> dict[str, Any]:
+    """:func:`default_head`'s settings, named as the search space names them (for the report)."""
+    head = default_head(kind, layout)
+    out: dict[str, Any] = {"blocks": list(layout.names), "scaling": "auto"}
+    if kind == "logistic":
+        out["C"] = f"{head.cv}-fold CV over {len(head.Cs)} values"
+    else:
+        out.update(hidden=head.hidden, depth=1, alpha=head.alpha, lr=1e-3, epochs=head.max_iter)
+    return out

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 import warnings
 from pathlib import Path
@@ -26,12 +27,30 @@ from threadpoolctl import threadpool_limits
 
 from byod.errors import ConfigError
 from byod.features.blocks import BlockLayout
-from byod.transfer.classify import evaluate_classification, summarize
+from byod.transfer.classify import evaluate_classification
 from byod.tune.heads import build_head, default_head
+from byod.tune.raytune import BACKENDS, optimize_on_ray
 from byod.tune.space import SearchSpace
-from byod.tune.study import fail_stale_trials, open_study, remaining_trials, write_outputs
+from byod.tune.study import (
+    best_trial,
+    fail_stale_trials,
+    one_se_trial,
+    open_study,
+    remaining_trials,
+    write_outputs,
+)
 
-__all__ = ["HeadStudy", "HeadResult", "tune_head", "select_blocks", "holdout_metrics"]
+__all__ = [
+    "HeadStudy",
+    "HeadResult",
+    "SELECT",
+    "tune_head",
+    "select_blocks",
+    "holdout_metrics",
+    "complexity",
+]
+
+SELECT = ("best", "one-se", "beat-default")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +70,15 @@ class HeadStudy:
         name: the study name (default ``head-TASK-HEAD``).
         n_jobs: trials run in parallel threads (results then depend on timing: a seed no
             longer fixes the best parameters).
+        backend: ``local`` (Optuna in this process) or ``ray`` (Ray Tune runs ``workers``
+            trials at once with the same sampler, storage and objective; see
+            :mod:`byod.tune.raytune`).
+        workers: trials at once on Ray.
+        select: which trial the head is refitted from: ``best`` (the highest CV score),
+            ``one-se`` (the simplest trial within one standard error of the best: fewer blocks,
+            then stronger regularisation; see :func:`~byod.tune.study.one_se_trial`) or
+            ``beat-default`` (the best trial only if it beats the default head on the same CV
+            splits by more than one paired standard error; else the defaults are kept).
     """
 
     head: str = "logistic"
@@ -64,6 +92,9 @@ class HeadStudy:
     storage: str | None = None
     name: str | None = None
     n_jobs: int = 1
+    select: str = "best"
+    backend: str = "local"
+    workers: int = 2
 
     @property
     def study_name(self) -> str:
@@ -121,6 +152,24 @@ def holdout_metrics(head: Any, X: np.ndarray, y: np.ndarray) -> dict[str, float]
     return {k: float(v) for k, v in out.items()}
 
 
+def complexity(kind: str, n_blocks: int) -> Any:
+    """A trial's complexity key for the 1-SE rule (smaller is simpler), per head ``kind``.
+
+    Fewer blocks first (fewer columns to learn from), then the head's capacity: logistic ``C``
+    (smaller: stronger L2), MLP width × depth, epochs, then a larger ``alpha``.
+    """
+
+    def key(params: dict[str, Any]) -> tuple:
+        blocks = params.get("blocks")
+        used = n_blocks if blocks is None else len(blocks)
+        if kind == "logistic":
+            return (used, float(params.get("C") or 1.0))
+        size = int(params.get("hidden", 256)) * int(params.get("depth", 1))
+        return (used, size, int(params.get("epochs", 200)), -float(params.get("alpha", 1e-3)))
+
+    return key
+
+
 def _metric(study: HeadStudy, y: np.ndarray) -> str:
     metric = study.metric or ("auroc" if len(np.unique(y)) == 2 else "accuracy")
     valid = ("auroc",) if len(np.unique(y)) == 2 else ("macro_f1",)
@@ -152,14 +201,44 @@ def _objective(
         params = space.suggest(trial, offered=tuple(layout.names))
         Xs, sub = select_blocks(X, layout, params.get("blocks"))  # noqa: N806
         head = build_head(study.head, params, sub, seed=study.seed)
-        # The CV splits are seeds 0..cv-1 of the training users: the same for every trial.
-        scores = summarize(evaluate_classification(Xs, y, head, n_seeds=cv))
-        row = scores.filter(scores["metric"] == metric).row(0, named=True)
+        scores = _cv_scores(Xs, y, head, metric, cv)
         trial.set_user_attr("resolved", params)
-        trial.set_user_attr("cv_std", row["std"])
-        return float(row["mean"])
+        trial.set_user_attr("cv_std", float(np.std(scores, ddof=1)) if cv > 1 else 0.0)
+        trial.set_user_attr("cv_scores", scores)
+        return float(np.mean(scores))
 
     return objective
+
+
+def _cv_scores(X: np.ndarray, y: np.ndarray, head: Any, metric: str, cv: int) -> list[float]:  # noqa: N803
+    """``metric`` on each of ``cv`` repeated splits; seeds 0..cv-1: the same for every head."""
+    per_seed = evaluate_classification(X, y, head, n_seeds=cv)
+    return [float(v) for v in per_seed.filter(per_seed["metric"] == metric)["value"]]
+
+
+def _beats_default(
+    opt: optuna.Study, best: optuna.trial.FrozenTrial, X: np.ndarray, y: np.ndarray,  # noqa: N803
+    layout: BlockLayout, study: HeadStudy, metric: str, cv: int,
+) -> dict[str, float | bool]:  # fmt: skip
+    """Paired test of the best trial against the default head on the same CV splits.
+
+    The splits are shared, so the per-split differences cancel most of the split noise that
+    makes a 21-class accuracy jump by ±0.01; the defaults are kept unless the mean difference
+    exceeds its standard error. The default's scores are kept in the study (computed once).
+    """
+    key = f"default_cv_{metric}_{cv}"
+    base = opt.user_attrs.get(key)
+    if base is None:
+        base = _cv_scores(X, y, default_head(study.head, layout, seed=study.seed), metric, cv)
+        opt.set_user_attr(key, base)
+    tuned = best.user_attrs.get("cv_scores")
+    if not tuned or len(tuned) != len(base):  # a trial from before cv_scores: no paired test
+        return {"defaults_kept": False}
+    diff = np.asarray(tuned) - np.asarray(base)
+    se = float(np.std(diff, ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
+    gain = float(diff.mean())
+    return {"defaults_kept": gain <= se, "default_cv": float(np.mean(base)), "paired_gain": gain,
+            "paired_se": se}  # fmt: skip
 
 
 def tune_head(
@@ -182,6 +261,10 @@ def tune_head(
     """
     if space.kind != study.head:
         raise ConfigError(f"the search space is for {space.kind!r}, the head is {study.head!r}")
+    if study.select not in SELECT:
+        raise ConfigError(f"--select must be one of {list(SELECT)}, got {study.select!r}")
+    if study.backend not in BACKENDS:
+        raise ConfigError(f"--backend must be one of {list(BACKENDS)}, got {study.backend!r}")
     study_dir = Path(study_dir)
     metric = _metric(study, y)
     counts = np.unique(y, return_counts=True)[1]
@@ -197,15 +280,31 @@ def tune_head(
     opt.set_user_attr("space", space.to_json())
     t0 = time.perf_counter()
     todo = remaining_trials(opt, study.n_trials)
-    if todo:
+    if todo and study.backend == "ray":
+        make = functools.partial(_objective, X[train], y[train], layout, space, study, metric)
+        offered = tuple(layout.names)
+        optimize_on_ray(
+            opt, make, functools.partial(space.suggest, offered=offered), n_trials=todo,
+            workers=study.workers, timeout=study.timeout,
+        )  # fmt: skip
+    elif todo:
         objective = _objective(X[train], y[train], layout, space, study, metric)
         opt.optimize(objective, n_trials=todo, timeout=study.timeout, catch=(), n_jobs=study.n_jobs)
     seconds = time.perf_counter() - t0
-    extra = {"metric": metric, "head": study.head, "task": study.task, "storage": study.storage}
-    best = write_outputs(opt, study_dir, extra)
+    extra = {"metric": metric, "head": study.head, "task": study.task, "storage": study.storage,
+             "select": study.select}  # fmt: skip
+    chosen, cv = None, int(space.settings.get("cv", 3))
+    if study.select == "one-se":
+        chosen = one_se_trial(opt, complexity(study.head, len(layout.names)), cv)
+    if study.select == "beat-default":
+        extra |= _beats_default(opt, best_trial(opt), X[train], y[train], layout, study, metric, cv)
+    best = write_outputs(opt, study_dir, extra, chosen)
+    base = _fit(default_head(study.head, layout, seed=study.seed), X[train], y[train])
+    if best.get("defaults_kept"):  # the search did not beat the defaults beyond the noise
+        default_test = holdout_metrics(base, X[test], y[test])
+        return HeadResult(best, base, layout, default_test, default_test, seconds)
     Xs, sub = select_blocks(X, layout, best["params"].get("blocks"))  # noqa: N806
     head = _fit(build_head(study.head, best["params"], sub, seed=study.seed), Xs[train], y[train])
-    base = _fit(default_head(study.head, layout, seed=study.seed), X[train], y[train])
     return HeadResult(
         best=best,
         head=head,

@@ -3,8 +3,10 @@
 Every trial is one :func:`byod.pretrain.run.pretrain` run in ``STUDY_DIR/trials/NNNN`` (the
 trainer checkpoints every epoch). After each ``probe_every`` epochs a :class:`ProbeReporter`
 callback embeds the probe users with the model as it is, fits a logistic probe on part of them
-and reports its score on the others (AUROC for two classes, else accuracy); the pruner (median
-or Hyperband) compares it with the other trials at the same epoch and may stop the trial.
+and reports its score on the others (AUROC for two classes, else accuracy); without labels
+(logs with no label task, e.g. the Amazon two-service data) the :class:`NextItemProbe` ranks
+held-out users' last events instead (MRR). The pruner (median or Hyperband) compares the score
+with the other trials at the same epoch and may stop the trial.
 
 Stop-and-go: a pruned trial keeps its checkpoint. ``resume_pruned_trials(K)`` re-runs the K
 pruned trials with the best last report as new trials with the same parameters, continuing from
@@ -34,6 +36,7 @@ from byod.pretrain.run import PretrainConfig, pretrain
 from byod.pretrain.trainer import Trainer, TrainState
 from byod.transfer.classify import task_labels
 from byod.transfer.heads import make_head
+from byod.transfer.metrics import mrr, truth_ranks
 from byod.tune.headstudy import _fit, holdout_metrics
 from byod.tune.space import SearchSpace
 from byod.tune.study import best_trial, open_study, write_outputs
@@ -41,6 +44,7 @@ from byod.tune.study import best_trial, open_study, write_outputs
 __all__ = [
     "PretrainStudy",
     "Probe",
+    "NextItemProbe",
     "ProbeReporter",
     "trial_config",
     "tune_pretrain",
@@ -140,28 +144,102 @@ class Probe:
         head = _fit(head, vectors[self.fit_rows], self.y[self.fit_rows])
         return holdout_metrics(head, vectors[self.score_rows], self.y[self.score_rows])[self.metric]
 
+    def evaluate(self, encoder: UserEncoder) -> float:
+        """The probe's score of ``encoder``'s features."""
+        return self.score(encoder.encode_arrays(self.arrays))
+
+
+@dataclasses.dataclass
+class NextItemProbe:
+    """A label-free proxy: held-out users' last events ranked by the model's own scores.
+
+    The probe users are left out of pretraining altogether (their last events would otherwise
+    be training targets); the model reads each one's timeline without its last event and ranks
+    that event among ``candidates`` other texts the user never had (fixed at build time, so
+    every epoch and trial is scored on the same lists). Metric: MRR (higher is better). Needs a
+    model trained with the ``next-item`` objective.
+
+    Attributes:
+        arrays: the probe users' timelines minus their last events.
+        candidates: ``(U, 1 + n)`` text rows; column 0 is the truth.
+    """
+
+    arrays: HistoryArrays
+    candidates: np.ndarray
+    metric: str = "mrr"
+
+    @classmethod
+    def build(
+        cls,
+        histories: pl.DataFrame,
+        backbone: TextBackbone,
+        cache: EmbeddingCache | None,
+        *,
+        max_users: int = 2000,
+        n_candidates: int = 100,
+        seed: int = 0,
+    ) -> tuple[NextItemProbe, pl.DataFrame]:
+        """The probe and the histories left to pretrain on (every other user's).
+
+        Probe users are drawn from users with at least 3 events (2 to read, 1 to predict), at
+        most ``max_users`` and at most a fifth of them (the rest pretrain).
+        """
+        counts = histories.group_by("user_id").agg(pl.col("n_events").sum()).sort("user_id")
+        eligible = counts.filter(pl.col("n_events") >= 3)["user_id"].to_list()
+        n = min(max_users, len(counts) // 5, len(eligible))
+        if n < 5:
+            raise ConfigError(
+                f"the next-item probe needs at least 5 users with 3+ events (and 25 users in "
+                f"all); these histories have {len(eligible)} such users of {len(counts)}"
+            )
+        rng = np.random.default_rng(seed)
+        picked = sorted(rng.choice(eligible, n, replace=False).tolist())
+        services = ["<unknown>", *sorted(histories["service"].unique().to_list())]
+        sub = histories.filter(pl.col("user_id").is_in(picked))
+        full = HistoryArrays.build(sub, backbone, cache=cache, services=services)
+        arrays, truth = full.without_last_events()
+        candidates = np.empty((len(truth), 1 + n_candidates), dtype=np.int64)
+        for u, t in enumerate(truth):
+            seen = np.unique(full.timeline(u).events)
+            pool = np.setdiff1d(np.arange(len(full.vectors)), seen)
+            draw = rng.choice(pool, n_candidates, replace=len(pool) < n_candidates)
+            candidates[u] = np.concatenate([[t], draw])
+        rest = histories.filter(~pl.col("user_id").is_in(picked))
+        return cls(arrays, candidates), rest
+
+    def evaluate(self, encoder: UserEncoder) -> float:
+        """MRR of each probe user's last event among its candidates, by the model's scores."""
+        states = encoder.user_states(self.arrays)  # (U, d)
+        items = encoder.embed_item_vectors(self.arrays.vectors, self.arrays.texts)  # (T, d)
+        scores = np.einsum("ud,ucd->uc", states, items[self.candidates])
+        ranks, ties = truth_ranks(scores, np.zeros(len(scores), dtype=np.int64))
+        return mrr(ranks, ties=ties)
+
 
 class ProbeReporter:
     """Trainer callback: every ``every`` epochs, probe the model, report, maybe prune.
 
     Args:
         trial: the Optuna trial to report to.
-        probe: the held-out users.
+        probe: the held-out users (:class:`Probe` or :class:`NextItemProbe`).
         encoder_config: the user-encoder config of the model being trained (no weights).
         backbone: the event-text backbone.
         every: epochs between two probes.
         prune: whether the pruner may stop this trial.
+        item_ids: the trial's ``item_ids`` (``hashed``: the probe adds the id embeddings).
     """
 
     def __init__(
         self,
         trial: optuna.Trial,
-        probe: Probe,
+        probe: Probe | NextItemProbe,
         encoder_config: UserEncoderConfig,
         backbone: TextBackbone,
         every: int = 1,
         prune: bool = True,
+        item_ids: str = "off",
     ) -> None:
+        self.item_ids = item_ids
         self.trial = trial
         self.probe = probe
         self.encoder_config = encoder_config
@@ -174,10 +252,13 @@ class ProbeReporter:
         """Probe after every ``every`` epochs (and the last); raise ``TrialPruned`` if told to."""
         if state.epoch % self.every and state.epoch < trainer.config.epochs and not state.stop:
             return
-        encoder = UserEncoder(
-            self.encoder_config, self.backbone, trainer.model, device=trainer.device
+        # the model's own sequence config: pretrain fills in what the trial left out (causal,
+        # whitening and the id table for next-item), and the item ids mode goes with it
+        config = dataclasses.replace(
+            self.encoder_config, sequence=trainer.model.config, item_ids=self.item_ids
         )
-        self.last = self.probe.score(encoder.encode_arrays(self.probe.arrays))
+        encoder = UserEncoder(config, self.backbone, trainer.model, device=trainer.device)
+        self.last = self.probe.evaluate(encoder)
         trainer.model.train()
         self.trial.report(self.last, state.epoch)
         self.trial.set_user_attr("epochs_run", state.epoch)
@@ -239,7 +320,7 @@ def _trial_dir(study_dir: Path, number: int) -> Path:
 
 def _objective(
     histories: pl.DataFrame,
-    probe: Probe,
+    probe: Probe | NextItemProbe,
     space: SearchSpace,
     study_dir: Path,
     study: PretrainStudy,
@@ -248,6 +329,8 @@ def _objective(
 ) -> Any:
     epochs = int(study.epochs or space.settings.get("epochs", 6))
     every = int(space.settings.get("probe_every", 1))
+    # the space's fixed settings (e.g. objective: next-item), under the study's own
+    study = dataclasses.replace(study, base={**space.settings.get("base", {}), **study.base})
 
     def objective(trial: optuna.Trial) -> float:
         params = space.suggest(trial)
@@ -260,7 +343,7 @@ def _objective(
             shutil.copytree(_trial_dir(study_dir, int(source)), out)
         reporter = ProbeReporter(
             trial, probe, _encoder_config(cfg, histories, backbone), backbone, every,
-            prune=trial.user_attrs.get(_KIND) != "pruned",
+            prune=trial.user_attrs.get(_KIND) != "pruned", item_ids=cfg.item_ids,
         )  # fmt: skip
         try:
             encoder, _ = pretrain(
@@ -270,7 +353,7 @@ def _objective(
         except ByodError as exc:  # e.g. a batch too large for the data: this trial cannot run
             raise optuna.TrialPruned(f"cannot train: {exc}") from None
         if reporter.last is None:  # the checkpoint was already at the last epoch
-            reporter.last = probe.score(encoder.encode_arrays(probe.arrays))
+            reporter.last = probe.evaluate(encoder)
         return reporter.last
 
     return objective
@@ -297,7 +380,7 @@ def _counted(opt: optuna.Study) -> int:
 
 def tune_pretrain(
     histories: pl.DataFrame,
-    labels: pl.DataFrame,
+    labels: pl.DataFrame | None,
     space: SearchSpace,
     study_dir: str | Path,
     study: PretrainStudy,
@@ -308,8 +391,9 @@ def tune_pretrain(
     """Run (or continue) the pretraining study; write its outputs; return the best record.
 
     Args:
-        histories: training histories (the probe's users among them).
-        labels: labels of the probe task.
+        histories: training histories (the label probe's users among them; the next-item
+            probe's users are taken out of them).
+        labels: labels of the probe task; None: the label-free :class:`NextItemProbe`.
         space: the pretraining space (``kind == "pretrain"``).
         study_dir: the study folder (journal, ``trials/NNNN`` model folders, outputs).
         study: how to run it.
@@ -332,7 +416,7 @@ def tune_pretrain(
 
 def _open(
     histories: pl.DataFrame,
-    labels: pl.DataFrame,
+    labels: pl.DataFrame | None,
     space: SearchSpace,
     study_dir: Path,
     study: PretrainStudy,
@@ -347,10 +431,15 @@ def _open(
         pruner=study.pruner, seed=study.seed, max_resource=epochs,
     )  # fmt: skip
     vec_cache = EmbeddingCache(cache, backbone.fingerprint, backbone.dim) if cache else None
-    probe = Probe.build(
-        histories, labels, study.task, backbone, vec_cache,
-        max_users=study.probe_users, seed=study.seed,
-    )  # fmt: skip
+    if labels is None:
+        probe, histories = NextItemProbe.build(
+            histories, backbone, vec_cache, max_users=study.probe_users, seed=study.seed
+        )
+    else:
+        probe = Probe.build(
+            histories, labels, study.task, backbone, vec_cache,
+            max_users=study.probe_users, seed=study.seed,
+        )  # fmt: skip
     opt.set_user_attr("metric", probe.metric)
     opt.set_user_attr("space", space.to_json())
     objective = _objective(histories, probe, space, study_dir, study, backbone, cache)
@@ -359,7 +448,7 @@ def _open(
 
 def resume_pruned_trials(
     histories: pl.DataFrame,
-    labels: pl.DataFrame,
+    labels: pl.DataFrame | None,
     space: SearchSpace,
     study_dir: str | Path,
     study: PretrainStudy,

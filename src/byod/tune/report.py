@@ -3,7 +3,21 @@
 :func:`tuning_section` returns the fragment (Markdown and self-contained HTML, figures as PNG
 bytes) for a report to embed; :func:`write_tuning_report` writes it into the study folder as
 ``tuning.md`` (+ ``tuning_history.png``, ``tuning_importances.png``) and ``tuning.html`` (figures
-inlined). Figures are built with ``matplotlib.figure.Figure`` (no pyplot state).
+inlined), and the same content as data in ``tuning.json`` (the run report reads that file and the
+PNGs, never the study's storage: ``byod.report`` sits below ``byod.tune``). Figures are built with
+``matplotlib.figure.Figure`` (no pyplot state).
+
+``tuning.json``::
+
+    {"study": "head-gender-logistic", "metric": "auroc", "n_trials": 30,
+     "states": {"complete": 28, "pruned": 2}, "head": "logistic", "task": "gender",
+     "best": {"trial": 17, "value": 0.8588, "params": {...}, "select": "best"},
+                                                 # + defaults_kept, default_cv, paired_gain,
+                                                 #   paired_se under --select beat-default
+     "importances": {"C": 0.61, ...},            # fANOVA; {} below 3 varied complete trials
+     "defaults": {"params": {...}, "test": {metric: value}} | null,
+     "tuned": {metric: value} | null,            # test users, scored once
+     "figures": {"history": "tuning_history.png", "importances": "tuning_importances.png"}}
 """
 
 from __future__ import annotations
@@ -21,7 +35,7 @@ import optuna
 from matplotlib.figure import Figure
 from optuna.trial import TrialState
 
-from byod.atomic import atomic_path, write_text
+from byod.atomic import atomic_path, write_json, write_text
 from byod.errors import ConfigError
 from byod.tune.study import open_storage
 
@@ -37,11 +51,13 @@ class TuningSection:
             ``tuning_importances.png``.
         html: the same section, figures inlined as base64 PNG (one self-contained fragment).
         figures: ``{file name: PNG bytes}``.
+        summary: the section as data (the ``tuning.json`` record, see the module docstring).
     """
 
     markdown: str
     html: str
     figures: dict[str, bytes]
+    summary: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _load(study_dir: Path, storage: str | None) -> tuple[optuna.Study, dict[str, Any]]:
@@ -117,6 +133,48 @@ def _compare(defaults: dict[str, Any] | None, tuned: dict[str, float] | None) ->
     return lines
 
 
+# What the beat-default rule records (byod.tune.headstudy): whether the defaults were kept.
+_GUARD = ("defaults_kept", "default_cv", "paired_gain", "paired_se")
+
+
+def _summary(
+    best: dict[str, Any],
+    n_trials: int,
+    counts: dict[str, int],
+    importances: dict[str, float],
+    defaults: dict[str, Any] | None,
+    tuned: dict[str, float] | None,
+) -> dict[str, Any]:
+    """The ``tuning.json`` record (plain JSON types only)."""
+    figures = {"history": "tuning_history.png"}
+    if importances:
+        figures["importances"] = "tuning_importances.png"
+    return json.loads(
+        json.dumps(
+            {
+                "study": best["study"],
+                "metric": best.get("metric", "objective"),
+                "n_trials": n_trials,
+                "states": {k: n for k, n in counts.items() if n},
+                "head": best.get("head"),
+                "task": best.get("task"),
+                "best": {
+                    "trial": best["trial"],
+                    "value": best["value"],
+                    "params": best["params"],
+                    "select": best.get("select", "best"),
+                    **{k: best[k] for k in _GUARD if k in best},
+                },
+                "importances": {k: float(v) for k, v in importances.items()},
+                "defaults": defaults,
+                "tuned": tuned,
+                "figures": figures,
+            },
+            default=str,
+        )
+    )
+
+
 def tuning_section(
     study_dir: str | Path,
     *,
@@ -161,7 +219,8 @@ def tuning_section(
     else:
         md += ["", "(parameter importances need 3 complete trials with varied values)"]
     markdown = "\n".join(md) + "\n"
-    return TuningSection(markdown, _html(markdown, figures), figures)
+    summary = _summary(best, len(study.trials), counts, importances, defaults, tuned)
+    return TuningSection(markdown, _html(markdown, figures), figures, summary)
 
 
 def _html(markdown: str, figures: dict[str, bytes]) -> str:
@@ -201,13 +260,19 @@ def write_tuning_report(
     defaults: dict[str, Any] | None = None,
     tuned: dict[str, float] | None = None,
 ) -> Path:
-    """Write ``tuning.md``, its PNGs and a self-contained ``tuning.html``; return the HTML path."""
+    """Write ``tuning.md``, its PNGs, ``tuning.json`` and a self-contained ``tuning.html``.
+
+    Returns:
+        The HTML path. A run report shows the study when its folder is ``RUN/tuning/NAME``
+        (:attr:`byod.layout.RunLayout.tuning`) or is passed to ``byod report --tuning``.
+    """
     study_dir = Path(study_dir)
     section = tuning_section(study_dir, storage=storage, defaults=defaults, tuned=tuned)
     for name, data in section.figures.items():
         with atomic_path(study_dir / name) as tmp:
             tmp.write_bytes(data)
     write_text(section.markdown, study_dir / "tuning.md")
+    write_json(section.summary, study_dir / "tuning.json")
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>Tuning</title></head><body>\n"
         + section.html

@@ -47,7 +47,7 @@ TUNABLE: dict[str, tuple[str, ...]] = {
 _TOP = {
     "head": ("head", "cv", "params"),
     "recommend": ("head", "params"),
-    "pretrain": ("epochs", "probe_every", "params"),
+    "pretrain": ("epochs", "probe_every", "base", "params"),
 }
 _TYPES = ("float", "int", "categorical", "subset", "weights")
 _PARAM_KEYS = ("type", "low", "high", "log", "step", "choices")
@@ -176,26 +176,34 @@ def parse_space(raw: dict[str, Any], kind: str, where: str = "search space") -> 
     if not isinstance(params, dict) or not params:
         raise ConfigError(f"{where}: `params` must map parameter names to their ranges")
     _unknown(params, TUNABLE[kind], f"{where}.params")
-    settings = {k: v for k, v in raw.items() if k not in ("params", "head")}
+    settings = {k: v for k, v in raw.items() if k not in ("params", "head", "base")}
     for key, value in settings.items():
         if not isinstance(value, int) or value < 1:
             raise ConfigError(f"{where}.{key}: expected a positive integer, got {value!r}")
+    if "base" in raw:  # pretrain: PretrainConfig keys every trial starts from
+        if not isinstance(raw["base"], dict):
+            raise ConfigError(f"{where}.base: expected a mapping of pretrain settings")
+        settings["base"] = dict(raw["base"])
     specs = tuple(_param(name, spec, f"{where}.params") for name, spec in params.items())
     return SearchSpace(kind, settings, specs)
 
 
-def default_space(kind: str) -> SearchSpace:
-    """The packaged default space of ``kind`` (``byod/tune/spaces/KIND.yaml``)."""
+def default_space(kind: str, variant: str | None = None) -> SearchSpace:
+    """The packaged default space of ``kind`` (``byod/tune/spaces/KIND[-VARIANT].yaml``).
+
+    ``variant``: ``next-item`` gives the pretrain space of the next-item objective.
+    """
     if kind not in TUNABLE:
         raise ConfigError(f"no search space for {kind!r}; choose one of {list(TUNABLE)}")
-    text = resources.files("byod.tune").joinpath("spaces", f"{kind}.yaml").read_text("utf-8")
-    return parse_space(yaml.safe_load(text), kind, where=f"default {kind} space")
+    name = f"{kind}-{variant}" if variant else kind
+    text = resources.files("byod.tune").joinpath("spaces", f"{name}.yaml").read_text("utf-8")
+    return parse_space(yaml.safe_load(text), kind, where=f"default {name} space")
 
 
-def load_space(path: str | Path | None, kind: str) -> SearchSpace:
-    """The space in the YAML file ``path`` (``None``: the default of ``kind``)."""
+def load_space(path: str | Path | None, kind: str, variant: str | None = None) -> SearchSpace:
+    """The space in the YAML file ``path`` (``None``: the default of ``kind`` / ``variant``)."""
     if path is None:
-        return default_space(kind)
+        return default_space(kind, variant)
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: search-space file not found")

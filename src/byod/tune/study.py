@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ __all__ = [
     "fail_stale_trials",
     "remaining_trials",
     "trials_frame",
+    "best_trial",
+    "one_se_trial",
     "write_outputs",
 ]
 
@@ -174,11 +177,37 @@ def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
     return max(done, key=lambda t: (t.value, -t.number))
 
 
-def write_outputs(
-    study: optuna.Study, study_dir: Path, extra: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Write ``best_params.json`` and ``trials.parquet`` (atomically); return the best record."""
+def one_se_trial(
+    study: optuna.Study, complexity: Callable[[dict[str, Any]], tuple], n_splits: int
+) -> optuna.trial.FrozenTrial:
+    """The simplest complete trial within one standard error of the best (Breiman's 1-SE rule).
+
+    The best trial's CV mean is partly luck of its folds: with ``n_splits`` repeated splits of
+    standard deviation ``cv_std`` (its user attribute), any trial scoring at least
+    ``best - cv_std / sqrt(n_splits)`` is as good within the noise, and the least complex of them
+    (``complexity(resolved params)``, smaller is simpler; ties: the higher score) is chosen.
+    """
     best = best_trial(study)
+    se = float(best.user_attrs.get("cv_std", 0.0)) / math.sqrt(max(n_splits, 1))
+    near = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if t.value is not None and t.value >= best.value - se
+    ]
+    return min(near, key=lambda t: (complexity(t.user_attrs.get("resolved", t.params)), -t.value))
+
+
+def write_outputs(
+    study: optuna.Study,
+    study_dir: Path,
+    extra: dict[str, Any] | None = None,
+    chosen: optuna.trial.FrozenTrial | None = None,
+) -> dict[str, Any]:
+    """Write ``best_params.json`` and ``trials.parquet`` (atomically); return the best record.
+
+    ``chosen``: the trial to record (a selection rule's pick); default the best complete one.
+    """
+    best = chosen or best_trial(study)
     record = {
         "study": study.study_name,
         "trial": best.number,
