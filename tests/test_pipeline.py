@@ -39,6 +39,14 @@ CONFIG = PipelineConfig(
     encoders=(
         EncoderSpec("clue", "clue", classify_heads=("logistic",)),
         EncoderSpec("zero-shot", "zero-shot"),
+        EncoderSpec(
+            "nx",
+            "next-item",
+            pretrain={
+                "item_ids": "hashed",
+                "encoder": {"dim": 16, "heads": 2, "layers": 1, "id_buckets": 256},
+            },
+        ),
     ),
     epochs=1,
     train={"batch_size": 16},
@@ -81,11 +89,13 @@ def test_results_cover_every_encoder_task_and_baseline(run) -> None:
     _, result, _ = run
     assert set(result.classify["task"]) == {"group", "tier"}
     assert set(result.classify["source"]) == {
-        "clue", "clue+svd+aggregates", "zero-shot", "zero-shot+svd+aggregates", "majority",
-        "tfidf-items",
+        "clue", "clue+svd+aggregates", "zero-shot", "zero-shot+svd+aggregates", "nx",
+        "nx+svd+aggregates", "majority", "tfidf-items",
     }  # fmt: skip
     sources = set(result.recommend["source"])
     assert {"popularity", "item-knn", "cooccurrence", "clue-dot", "zero-shot-dot"} <= sources
+    # the next-item model ranks items itself, beside its head; the others have no such row
+    assert {"nx-dot", "nx-model"} <= sources and "clue-model" not in sources
     assert set(result.recommend["protocol"]) == {"sampled-5", "full"}  # named by the count
 
 
@@ -134,6 +144,15 @@ def test_yaml_config_resolves_paths_and_names_unknown_keys(tmp_path) -> None:
         load_pipeline_config(path)
     with pytest.raises(ConfigError, match="primary: 'x' is not an encoder"):
         PipelineConfig(primary="x")
+    path.write_text("encoders:\n  - {name: a, objective: next-item, pretrain: {item_id: on}}\n")
+    with pytest.raises(ConfigError, match=r"pretrain: unknown key\(s\) \['item_id'\]"):
+        load_pipeline_config(path)
+    path.write_text(
+        "encoders:\n  - {name: a, objective: next-item, pretrain: {item_ids: hashed}}\n"
+    )
+    assert load_pipeline_config(path).encoders[0].pretrain == {"item_ids": "hashed"}
+    with pytest.raises(ConfigError, match="untrained baseline takes no `pretrain`"):
+        EncoderSpec("zs", "zero-shot", pretrain={"item_ids": "hashed"})
 
 
 def test_labels_long_or_wide_and_items_from_events(events) -> None:

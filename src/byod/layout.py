@@ -14,6 +14,8 @@ A run directory looks like this (every path below is an attribute of :class:`Run
       models/NAME/            a trained user encoder (config, weights, metrics.jsonl)
       features/NAME/          its feature table (versions, blocks, FAISS index)
       transfer/               classify.parquet, recommend.parquet (the results)
+      tuning/NAME/            a study of `byod tune ... --out RUN/tuning/NAME` (the report's
+                              Tuning section: tuning.json + figures; journal, best_params.json)
       run.json                the config, the primary source, label tasks, timings
       report/                 index.html, report.md and figures
 
@@ -115,6 +117,15 @@ class RunLayout:
     def recommend(self) -> Path:
         """``transfer/recommend.parquet``."""
         return self.results / "recommend.parquet"
+
+    @property
+    def tuning(self) -> Path:
+        """``tuning/``: one folder per ``byod tune`` study the report shows."""
+        return self.root / "tuning"
+
+    def tuning_study(self, name: str) -> Path:
+        """``tuning/NAME``: the folder to pass to ``byod tune ... --out``."""
+        return self.tuning / name
 
     @property
     def run_info(self) -> Path:

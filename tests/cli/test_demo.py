@@ -20,17 +20,19 @@ def test_quick_demo_runs_the_whole_chain(tmp_path, monkeypatch) -> None:
     assert f"report: {out / 'report' / 'index.html'}" in result.output.replace("\n", "")
     classify = pl.read_parquet(out / "transfer" / "classify.parquet")
     blocks = [b for b in DEFAULT_BLOCKS if b != "learned"]
-    expected = {"clue", "zero-shot", "majority", "tfidf-items"}
+    expected = {"next-item", "zero-shot", "majority", "tfidf-items"}
     if blocks:  # each encoder alone, and with the default blocks
-        expected |= {"+".join(["clue", *blocks]),
+        expected |= {"+".join(["next-item", *blocks]),
                      "+".join(["zero-shot", *[b for b in blocks if b != "zero-shot"]])}  # fmt: skip
     assert set(classify["source"]) == expected
     assert set(classify["task"]) == {"gender", "age", "occupation"}
     recommend = pl.read_parquet(out / "transfer" / "recommend.parquet")
-    assert {"popularity", "cooccurrence", "clue-mlp"} <= set(recommend["source"])
-    assert (out / "models" / "clue" / "metrics.jsonl").exists()
-    assert (out / "features" / "clue" / "LATEST").exists()
-    meta = (out / "features" / "clue" / "v0001" / "metadata.json").read_text()
+    assert {"popularity", "cooccurrence", "next-item-mlp", "next-item-model"} <= set(
+        recommend["source"]
+    )
+    assert (out / "models" / "next-item" / "metrics.jsonl").exists()
+    assert (out / "features" / "next-item" / "LATEST").exists()
+    meta = (out / "features" / "next-item" / "v0001" / "metadata.json").read_text()
     assert all(f'"name": "{b}"' in meta for b in DEFAULT_BLOCKS)
     assert (out / "report" / "report.md").exists()
 

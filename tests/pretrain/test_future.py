@@ -25,10 +25,10 @@ def test_future_objective_loss_of_a_fixed_model() -> None:
     class Fixed(torch.nn.Module):
         config = SequenceEncoderConfig(input_dim=2)
 
-        def pool(self, vectors, mask, recency, service, ids=None):
+        def pool(self, vectors, mask, recency, service, ids=None, whitened=False):
             return vectors.sum(1) * 2.0  # (B, 2)
 
-        def embed_items(self, vectors, ids=None):
+        def embed_items(self, vectors, ids=None, whitened=False):
             return vectors
 
     table = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
@@ -67,3 +67,22 @@ def test_pretrain_with_future_in_a_mix(histories, backbone, tmp_path) -> None:
     enc, state = pretrain(histories, tmp_path / "m", cfg, backbone=backbone, progress=False)
     assert math.isfinite(state.history[0]["val_future"])
     assert enc.config.views == "timeline" and enc.encode(histories).height > 0
+
+
+@pytest.mark.parametrize("objective", ["future", "next-item"])
+def test_the_trained_loss_is_the_loss_validation_reports(histories, backbone, objective) -> None:
+    # backward() splits a batch into chunks weighted by their share of the loss's units; the
+    # sum must be the batch's mean loss, what batch_loss() computes without gradients
+    from byod.encoders.sequence import SequenceEncoder
+    from byod.pretrain.objectives import ObjectiveMix
+
+    arrays = HistoryArrays.build(histories, backbone)
+    obj = ObjectiveMix.parse(objective, 8, {"horizon": 4}).objectives[0]
+    torch.manual_seed(0)
+    model = SequenceEncoder(SequenceEncoderConfig(input_dim=32, dim=16, out_dim=8, heads=2,
+                                                  layers=1, causal=True)).eval()  # fmt: skip
+    embed = Embedder(model, torch.from_numpy(arrays.vectors), None, torch.device("cpu"))
+    users = obj.eligible(arrays)[:12]
+    trained = obj.backward(embed, arrays, users, np.random.default_rng(3), chunk_size=5)
+    reported = obj.batch_loss(embed, arrays, users, np.random.default_rng(3), chunk_size=12)
+    assert trained == pytest.approx(reported, rel=1e-5)

@@ -47,16 +47,37 @@ def test_targets_are_each_inputs_next_event_of_the_timeline(arrays) -> None:
         assert starts, "a window is a contiguous run of the user's timeline"
 
 
+def test_target_services_keep_other_services_as_inputs_only(arrays) -> None:
+    target = arrays.services[1]
+    views = NextItemViews(max_events=8, min_events=2, target_services=(target,))
+    users = views.eligible(arrays)[:6]
+    batch, targets = views.batch(arrays, users, np.random.default_rng(0))
+    _, every = NextItemViews(max_events=8, min_events=2).batch(
+        arrays, users, np.random.default_rng(0)
+    )
+    assert len(set(batch.service[batch.mask].tolist())) > 1, "inputs hold every service"
+    kept = targets >= 0
+    assert kept.any() and (targets[kept] == every[kept]).all()
+    # a position is a target exactly when the event after it belongs to the target service
+    nxt_service = torch.roll(batch.service, -1, dims=1)
+    for row in range(len(users)):
+        n = int(batch.mask[row].sum())
+        inner = nxt_service[row, : n - 1] == arrays.services.index(target)
+        assert (kept[row, : n - 1] == inner).all()
+    with pytest.raises(ByodError, match="no events of service"):
+        NextItemViews(target_services=("nope",)).batch(arrays, users, np.random.default_rng(0))
+
+
 def test_next_item_loss_of_a_hand_made_model_matches_the_formula() -> None:
     """One user, 2 inputs -> 2 targets; with a model whose states and items are fixed."""
 
     class Fixed(torch.nn.Module):
         config = SequenceEncoderConfig(input_dim=2, causal=True)
 
-        def states(self, vectors, mask, recency, service, ids=None):
+        def states(self, vectors, mask, recency, service, ids=None, whitened=False):
             return vectors * 2.0  # state at t = 2 x the event's own vector
 
-        def embed_items(self, vectors, ids=None):
+        def embed_items(self, vectors, ids=None, whitened=False):
             return vectors
 
     table = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
@@ -86,6 +107,19 @@ def test_causal_states_do_not_see_later_events() -> None:
     b = model.states(v2, mask, days, service)
     # positions from the end shift nothing here (same length), so earlier outputs are unchanged
     assert torch.allclose(a[0, :4], b[0, :4], atol=1e-6) and not torch.allclose(a[0, 4], b[0, 4])
+
+
+def test_causal_states_of_a_padded_view_equal_the_view_alone() -> None:
+    """The causal path drops the key-padding mask: padding after the real events changes nothing."""
+    torch.manual_seed(0)
+    model = SequenceEncoder(SequenceEncoderConfig(input_dim=4, max_events=8, causal=True, **TINY))
+    model.eval()
+    v = torch.randn(2, 6, 4)
+    mask = torch.tensor([[True] * 6, [True] * 3 + [False] * 3])
+    days, service = torch.rand(2, 6), torch.ones(2, dtype=torch.long)
+    both = model.states(v, mask, days, service)
+    alone = model.states(v[1:, :3], mask[1:, :3], days[1:, :3], service[1:])
+    torch.testing.assert_close(both[1, :3], alone[0], atol=1e-6, rtol=1e-5)
 
 
 def test_targets_never_leak_events_across_a_split(events, backbone) -> None:

@@ -26,7 +26,7 @@ def demo(
         bool, typer.Option("--data-only", help="Stop after exporting and ingesting the logs.")
     ] = False,
 ) -> None:
-    """The whole chain on MovieLens: logs → ingest → clue → features → heads → report."""
+    """The whole chain on MovieLens: logs → ingest → next-item model → features → heads → report."""
     from byod.demo import prepare_demo
     from byod.demo import profile as demo_profile
     from byod.pipeline import RunLayout

@@ -182,6 +182,30 @@ class HistoryArrays:
     def _event_service(self) -> np.ndarray:
         return np.repeat(self.hist_service, np.diff(self.offsets))
 
+    def without_last_events(self) -> tuple[HistoryArrays, np.ndarray]:
+        """Every user's timeline minus its last event, and that event: ``(arrays, (U,) int64)``.
+
+        The last event of a merged timeline is the last of one of the user's histories (each is
+        in time order), so only that history shrinks. Users need at least one event; a user left
+        with none keeps its (empty) histories. The second array is the removed event's text row
+        (``vectors`` / ``texts`` are shared, unchanged).
+        """
+        order, bounds = self._timeline
+        if (np.diff(bounds) < 1).any():
+            raise ValueError("every user needs at least one event")
+        last = order[bounds[1:] - 1]  # (U,) position in ``events`` of each user's last event
+        keep = np.ones(len(self.events), dtype=bool)
+        keep[last] = False
+        event_hist = np.repeat(np.arange(self.n_histories), np.diff(self.offsets))
+        counts = np.bincount(event_hist[keep], minlength=self.n_histories)
+        trimmed = dataclasses.replace(
+            self,
+            offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            events=self.events[keep],
+            days=self.days[keep],
+        )
+        return trimmed, self.events[last].astype(np.int64)
+
     def timeline_length(self, user: int) -> int:
         """Number of events of ``user`` over all services."""
         bounds = self._timeline[1]

@@ -266,8 +266,13 @@ class UserEncoder:
             return None
         return self.sequence.item_ids(torch.from_numpy(arrays.item_keys()).to(self.device))
 
+    @property
+    def scores_next_items(self) -> bool:
+        """Whether this model scores next items itself (trained with ``next-item``)."""
+        return self.sequence is not None and self.sequence.config.causal
+
     def _check_next_item(self) -> None:
-        if self.sequence is None or not self.sequence.config.causal:
+        if not self.scores_next_items:
             raise ByodError(
                 "this model cannot score next items: it was not trained with the 'next-item' "
                 "objective (pretrain with e.g. objective 'next-item:1,clue:0.5')"
@@ -304,6 +309,12 @@ class UserEncoder:
         """
         self._check_next_item()
         vectors = encode_unique(texts, self.backbone, self.cache, progress=progress)
+        return self.embed_item_vectors(vectors, texts)
+
+    @torch.no_grad()
+    def embed_item_vectors(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        """Item-table rows ``(n, dim)`` of items whose text vectors ``(n, input_dim)`` are known."""
+        self._check_next_item()
         v = torch.from_numpy(vectors).to(self.device)
         ids = None
         if self.config.item_ids == "hashed":

@@ -35,6 +35,9 @@ from byod.features.blocks import DEFAULT_BLOCKS
 __all__ = ["EncoderSpec", "PipelineConfig", "load_pipeline_config", "UNTRAINED"]
 
 UNTRAINED = ("zero-shot", "random")  # encoders built without training (baselines)
+# PretrainConfig keys an encoder may set (objective and backbone have their own keys; the
+# training loop's come from the pipeline's `epochs` and `train`).
+PRETRAIN_KEYS = ("item_ids", "encoder", "views", "loss", "optimizer", "patience", "max_events")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,17 +50,24 @@ class EncoderSpec:
             ...) or an untrained baseline (``zero-shot``, ``random``).
         service: train on, and embed from, this service's events only (None: all services).
         classify_heads: heads fitted on its features per label column (``logistic``, ``mlp``).
+        pretrain: further :class:`~byod.pretrain.run.PretrainConfig` keys for this encoder
+            (``item_ids``, ``encoder``, ``views``, ``loss``, ``optimizer``, ``patience``,
+            ``max_events``), e.g. ``{item_ids: hashed}``.
     """
 
     name: str
     objective: str
     service: str | None = None
     classify_heads: tuple[str, ...] = ("logistic",)
+    pretrain: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:
             raise ConfigError(f"encoder name must be a plain folder name, got {self.name!r}")
         object.__setattr__(self, "classify_heads", tuple(self.classify_heads))
+        check_keys(self.pretrain, PRETRAIN_KEYS, f"encoder {self.name}: pretrain")
+        if self.pretrain and not self.trained:
+            raise ConfigError(f"encoder {self.name}: an untrained baseline takes no `pretrain`")
 
     @property
     def trained(self) -> bool:
@@ -198,11 +208,15 @@ def _encoder(raw: Any, where: str) -> EncoderSpec:
     if "name" not in raw or "objective" not in raw:
         raise ConfigError(f"{where}: needs `name` and `objective`")
     heads = raw.get("classify_heads", ("logistic",))
+    overrides = raw.get("pretrain") or {}
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"{where}: pretrain: expected a mapping, e.g. {{item_ids: hashed}}")
     return EncoderSpec(
         name=str(raw["name"]),
         objective=str(raw["objective"]),
         service=raw.get("service"),
         classify_heads=tuple(_strings(heads, f"{where}: classify_heads")),
+        pretrain=dict(overrides),
     )
 
 

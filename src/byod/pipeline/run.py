@@ -139,7 +139,8 @@ def _encoders(
                 spec.objective, histories, backbone, rendering=serialize_cfg.rendering()
             )
         else:
-            cfg = PretrainConfig(objective=spec.objective, backbone=config.backbone)
+            cfg = PretrainConfig(objective=spec.objective, backbone=config.backbone,
+                                 **spec.pretrain)  # fmt: skip
             cfg = cfg.with_overrides(epochs=config.epochs, **config.train)
             ctx.say(f"   pretrain {spec.name}: {cfg.train.epochs} epochs on {histories.height:,} "
                     f"histories ({spec.service or 'all services'})")  # fmt: skip
@@ -213,7 +214,7 @@ def _classify(
 def _recommend(
     ctx: _Context, tables: PipelineTables, sources: list[_Source], backbone: Any, cache: Any
 ) -> pl.DataFrame:
-    from byod.transfer.nextitem import next_item_task
+    from byod.transfer.nextitem import evaluate_scores, model_scores, next_item_task
     from byod.transfer.recommend import RecommendConfig
     from byod.transfer.run import (
         encoder_source,
@@ -232,6 +233,9 @@ def _recommend(
             res, _ = recommend_source(task, f"{src.spec.name}-{kind}", feature_source, items,
                                       head_cfg, progress=ctx.progress)  # fmt: skip
             results.append(res)
+        if src.encoder.scores_next_items:  # a next-item model ranks items itself, no head
+            scores = model_scores(task, src.encoder, src.events)
+            results.append(evaluate_scores(task, scores, f"{src.spec.name}-model"))
     return pl.concat(results)
 
 

@@ -113,7 +113,9 @@ class ProgressBar:
             self._bar = None
         if self.enabled:
             h = state.history[-1]
+            # next-item alone has no temperature: its line shows none rather than "t=nan"
+            t = f"t={h['temperature']:.3f}  " if "temperature" in h else ""
             tqdm.write(
                 f"epoch {h['epoch']:>3}  train {h['train_loss']:.4f}  val {h['val_loss']:.4f}  "
-                f"t={h['temperature']:.3f}  {h['seconds']:.1f}s"
+                f"{t}{h['seconds']:.1f}s"
             )

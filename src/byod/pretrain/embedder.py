@@ -27,12 +27,14 @@ class Embedder:
         table: (T, input_dim) event-text vectors (``HistoryArrays.vectors``) on ``device``.
         ids: (T,) hashed item-id bucket of each text, or None (text only).
         device: where the model runs.
+        whitened: ``table`` already went through ``model.whiten_vectors``.
     """
 
     model: SequenceEncoder
     table: torch.Tensor
     ids: torch.Tensor | None
     device: torch.device
+    whitened: bool = False
 
     def _inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
         b = batch.to(self.device)
@@ -41,20 +43,20 @@ class Embedder:
 
     def __call__(self, batch: Batch) -> torch.Tensor:
         """Contrastive projections ``(B, out_dim)``, L2-normalised."""
-        return self.model(*self._inputs(batch))
+        return self.model(*self._inputs(batch), whitened=self.whitened)
 
     def pooled(self, batch: Batch) -> torch.Tensor:
         """Pooled features ``(B, dim)`` before the projection head."""
-        return self.model.pool(*self._inputs(batch))
+        return self.model.pool(*self._inputs(batch), whitened=self.whitened)
 
     def states(self, batch: Batch) -> torch.Tensor:
         """Per-position outputs ``(B, L, dim)`` (causal when the model is)."""
-        return self.model.states(*self._inputs(batch))
+        return self.model.states(*self._inputs(batch), whitened=self.whitened)
 
     def items(self, index: torch.Tensor | None = None) -> torch.Tensor:
         """Embeddings ``(T, dim)`` of the whole table, or ``(M, dim)`` of rows ``index``."""
         if index is None:
-            return self.model.embed_items(self.table, self.ids)
+            return self.model.embed_items(self.table, self.ids, whitened=self.whitened)
         index = index.to(self.device)
         ids = self.ids[index] if self.ids is not None else None
-        return self.model.embed_items(self.table[index], ids)
+        return self.model.embed_items(self.table[index], ids, whitened=self.whitened)

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from byod.encoders.histories import Batch, HistoryArrays, View, collate
+from byod.errors import ConfigError
 from byod.losses import SampledSoftmaxLoss, sample_candidates
 from byod.pretrain.base import Embed, Objective
 from byod.pretrain.views import random_span
@@ -40,10 +41,27 @@ class NextItemViews:
     Attributes:
         max_events: the longest input (the window holds one event more).
         min_events: the shortest window (a shorter timeline is taken whole).
+        target_services: only next events of these services are targets (empty: every
+            service). The inputs still hold every service's events: the other services'
+            history informs the prediction without the model spending its capacity (and the
+            softmax) on predicting them.
     """
 
     max_events: int = 64
     min_events: int = 8
+    target_services: tuple[str, ...] = ()
+
+    def _target_mask(self, arrays: HistoryArrays) -> np.ndarray | None:
+        """``(n_services,)`` bool: which service indices give targets (None: all)."""
+        if not self.target_services:
+            return None
+        unknown = sorted(set(self.target_services) - set(arrays.services))
+        if unknown:
+            raise ConfigError(
+                f"views.target_services: no events of service(s) {unknown}; "
+                f"the histories have {[s for s in arrays.services if s != '<unknown>']}"
+            )
+        return np.isin(np.array(arrays.services), self.target_services)
 
     def eligible(self, arrays: HistoryArrays) -> np.ndarray:
         """Users with at least two events (one input, one target)."""
@@ -64,8 +82,12 @@ class NextItemViews:
         inputs = [View(w.events[:-1], w.days[:-1], w.service[:-1]) for w in windows]
         batch = collate(inputs)
         targets = torch.full(batch.events.shape, -1, dtype=torch.int64)
+        allowed = self._target_mask(arrays)
         for i, w in enumerate(windows):
-            targets[i, : len(w.events) - 1] = torch.from_numpy(w.events[1:])
+            nxt = w.events[1:].copy()
+            if allowed is not None:
+                nxt[~allowed[w.service[1:]]] = -1
+            targets[i, : len(w.events) - 1] = torch.from_numpy(nxt)
         return batch, targets
 
 
@@ -92,6 +114,9 @@ class NextItemObjective(Objective):
         """From the shared view options and loss settings (``negatives``, ``full_below``)."""
         known = {f.name for f in dataclasses.fields(NextItemViews)}
         options = {k: v for k, v in (views or {}).items() if k in known}
+        if isinstance(options.get("target_services"), str):
+            options["target_services"] = (options["target_services"],)
+        options["target_services"] = tuple(options.get("target_services") or ())
         args = {"n_negatives": int(loss.get("negatives", 4096))}
         if "full_below" in loss:
             args["full_below"] = int(loss["full_below"])
@@ -165,6 +190,8 @@ class NextItemObjective(Objective):
         batch, targets = self.sampler.batch(arrays, users, rng)
         candidates = self._candidates(arrays, targets, rng)
         n_total = self._units(targets)
+        if not n_total:  # no window of this batch reached a target service's event
+            return 0.0
         ctx = autocast if autocast is not None else contextlib.nullcontext
         total = 0.0
         for start in range(0, len(batch), chunk_size):
@@ -172,7 +199,10 @@ class NextItemObjective(Objective):
                 batch.slice(start, start + chunk_size),
                 targets[start : start + chunk_size],
             )
-            share = int((tpart >= 0).sum()) / n_total
+            # the chunk's share of what the loss averages over (``_units``: target positions
+            # here, rows with targets for ``future``); counting positions for ``future`` scaled
+            # its loss and gradient by ~horizon (train loss 50 against validation 9.5)
+            share = self._units(tpart) / n_total
             if not share:
                 continue
             with ctx():

@@ -154,8 +154,12 @@ class ObjectiveMix(nn.Module):
 
     @property
     def scale(self) -> torch.Tensor | None:
-        """The first objective's ``1 / temperature`` (what the progress line shows)."""
-        return getattr(self.objectives[0].loss, "scale", None)
+        """``1 / temperature`` of the first objective that has one (the progress line shows it).
+
+        None when none has (``next-item`` alone: a softmax over items, no temperature).
+        """
+        scales = [getattr(o.loss, "scale", None) for o in self.objectives]
+        return next((s for s in scales if s is not None), None)
 
     def eligible(self, arrays: HistoryArrays) -> np.ndarray:
         """Users at least one objective can use; raises when an objective has too few.

@@ -42,6 +42,7 @@ _TIMELINE_OBJECTIVES = {"slices", "next-item", "future"}  # they read the merged
 # View-sampler options (each objective takes those its sampler has).
 _VIEW_KEYS = (
     "min_events", "random_slices", "min_crop", "delete", "substitute", "reorder", "horizon",
+    "target_services",
 )  # fmt: skip
 
 
@@ -70,7 +71,9 @@ class PretrainConfig:
         backbone: packaged backbone name or a sentence-transformers folder.
         max_events: the longest view, and the chunk length when encoding a full history.
         views: view-sampler options (``min_events``: shortest random slice; ``random_slices``:
-            False gives ``clue`` its old deterministic views, the last ``max_events`` events).
+            False gives ``clue`` its old deterministic views, the last ``max_events`` events;
+            ``target_services``: ``next-item`` predicts only these services' events, reading
+            every service's).
         encode_views: what the saved encoder reads at inference: ``services`` (per-service
             histories, averaged), ``timeline`` (the merged timeline) or ``both``; None: from
             the objectives (``slices`` alone -> timeline, with others -> both, else services).

@@ -164,16 +164,21 @@ class Trainer:
         return None
 
     def _embed(self, table: torch.Tensor) -> Embedder:
-        return Embedder(self.model, table, self._ids, self.device)
+        return Embedder(self.model, table, self._ids, self.device, whitened=True)
 
+    @torch.no_grad()
     def _table(self, arrays: HistoryArrays) -> torch.Tensor:
-        """The event-text vectors on the device; also the id buckets when the model has ids."""
+        """The event-text vectors on the device, whitened once; the model's id buckets too.
+
+        The whitening is fitted before training and fixed, so it is applied here once rather
+        than to the whole item table at every step.
+        """
         if self.model.config.id_buckets:
             keys = torch.from_numpy(arrays.item_keys()).to(self.device)
             self._ids = self.model.item_ids(keys)
         else:
             self._ids = None
-        return torch.from_numpy(arrays.vectors).to(self.device)
+        return self.model.whiten_vectors(torch.from_numpy(arrays.vectors).to(self.device))
 
     def train_step(
         self,
@@ -257,7 +262,7 @@ class Trainer:
                 "train_loss": float(np.mean(losses)) if losses else math.nan,
                 "val_loss": vals["total"],
                 "seconds": seconds,
-                "temperature": _temperature(self.loss),
+                **_temperature(self.loss),
                 **(parts if len(parts) > 1 else {}),
             }
         )
@@ -307,6 +312,10 @@ def load_checkpoint(trainer: Trainer, path: Path) -> None:
     trainer.load_state_dict(torch.load(path, map_location=trainer.device, weights_only=True))
 
 
-def _temperature(loss: nn.Module) -> float:
+def _temperature(loss: nn.Module) -> dict[str, float]:
+    """``{"temperature": t}`` of the loss's (first) contrastive part; ``{}`` when it has none.
+
+    Left out rather than NaN: ``metrics.jsonl`` stays strict JSON.
+    """
     scale = getattr(loss, "scale", None)
-    return float(1 / scale.detach()) if scale is not None else math.nan
+    return {"temperature": float(1 / scale.detach())} if scale is not None else {}

@@ -25,6 +25,7 @@ from byod.transfer.metrics import ranking_metrics, truth_ranks
 
 __all__ = [
     "model_scores",
+    "item_event_texts",
     "NextItemTask",
     "next_item_task",
     "events_before_targets",
@@ -251,9 +252,12 @@ def model_scores(task: NextItemTask, encoder: UserEncoder, events: pl.DataFrame)
 
     Each test user's state reads the events ordered strictly before its test target
     (:func:`events_before_targets`), written as the encoder's training texts were
-    (``config.rendering``); ``score = <state, item embedding>`` for every item of ``task.items``
-    (an item is its ``item_text``: the key the model's event texts and hashed ids use). The
-    matrix goes to :func:`evaluate_scores` as a source beside the recommendation heads.
+    (``config.rendering``); ``score = <state, item embedding>``. The model predicts next *event
+    texts*: where ``events`` name items (an ``item_id`` column) and an item's events carry other
+    texts than its ``item_text`` (MovieLens writes the rating into the text: ``"... | rated
+    4/5"``), an item's score is the log-sum-exp over its event texts, the log of the model's
+    probability that the next event is any of them; otherwise the item is its ``item_text``.
+    The matrix goes to :func:`evaluate_scores` as a source beside the recommendation heads.
 
     Raises:
         ByodError: the encoder was not trained with ``next-item``, or a test user has no event
@@ -262,11 +266,49 @@ def model_scores(task: NextItemTask, encoder: UserEncoder, events: pl.DataFrame)
     before = events_before_targets(events, task.test.select("user_id", "timestamp", "seq"))
     rendering = encoder.config.rendering or {}
     histories = serialize(before, SerializeConfig(max_events=None, **rendering))
-    users, scores = encoder.next_item_scores(histories, task.items["item_text"].to_list())
+    texts, owner = item_event_texts(task, events)
+    users, scores = encoder.next_item_scores(histories, texts)
     row = {u: i for i, u in enumerate(users)}
     missing = [u for u in task.test_users if u not in row]
     if missing:
         raise ByodError(
             f"{len(missing)} test users have no event before their target, e.g. {missing[:3]}"
         )
-    return scores[[row[u] for u in task.test_users]].astype(np.float32)
+    scores = scores[[row[u] for u in task.test_users]]
+    if len(texts) != task.items.height or (owner != np.arange(len(owner))).any():
+        scores = _logsumexp_by(scores, owner, task.items.height)
+    return scores.astype(np.float32)
+
+
+def item_event_texts(task: NextItemTask, events: pl.DataFrame) -> tuple[list[str], np.ndarray]:
+    """Every text an item of ``task.items`` appears as, and its item's row: ``(texts, (T,))``.
+
+    An item's texts are those its events carry (through ``item_id``); an item with no event
+    text (or events without ``item_id``) is its ``item_text``. Its ``item_text`` is not added
+    beside event texts: the model never saw it as an event, so it would only add mass.
+    """
+    items = task.items.select("item_id", "item_text").with_row_index("row")
+    own = items.select("row", text="item_text")
+    if "item_id" not in events.columns:
+        return own["text"].to_list(), own["row"].to_numpy().astype(np.int64)
+    seen = events.select("item_id", "text").unique().join(items, on="item_id").select("row", "text")
+    texts = pl.concat([seen.cast({"row": own.schema["row"]}),
+                       own.join(seen, on="row", how="anti")]).sort("row", "text")  # fmt: skip
+    return texts["text"].to_list(), texts["row"].to_numpy().astype(np.int64)
+
+
+def _logsumexp_by(scores: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """``(U, T)`` scores of texts -> ``(U, n)``: log-sum-exp over the texts of each owner.
+
+    Every owner ``0..n-1`` has at least one text (:func:`item_event_texts` puts each item's
+    own text first), so the sorted runs start where the owner changes.
+    """
+    order = np.argsort(owner, kind="stable")
+    sorted_scores = scores[:, order].astype(np.float64)
+    starts = np.flatnonzero(np.r_[True, np.diff(owner[order]) != 0])
+    if len(starts) != n:
+        raise ValueError(f"expected texts for {n} items, got {len(starts)}")
+    peak = np.maximum.reduceat(sorted_scores, starts, axis=1)
+    runs = np.repeat(np.arange(n), np.diff(np.r_[starts, len(order)]))
+    total = np.add.reduceat(np.exp(sorted_scores - peak[:, runs]), starts, axis=1)
+    return peak + np.log(total)
