@@ -14,7 +14,12 @@ each training pool (shuffled, seed 12345): ``--unlabelled`` texts without their 
   folder and the same ``query: `` prefix byod gives e5;
 * hypermatch: frozen encoder + the LLM's calibrated Korean soft labels of the unlabelled texts
   (distillation + class-balanced FixMatch), used only when the teacher check passes; no LLM
-  augmentation (generation is the slow part on CPU).
+  augmentation (generation is the slow part on CPU);
+* hypermatch, finetune: the same, with the encoder fine-tuned inside (``encoder="finetune"``:
+  SetFit's pairs with sentence-transformers' CosineSimilarityLoss, plus the LLM's soft labels
+  as distillation targets and FixMatch when the teacher check passes; then the head on the
+  fine-tuned vectors). With the teacher rejected it is SetFit's body training + the head.
+  ``--encoders`` picks the HyperMatch rows (default both).
 
 The LLM (Qwen2.5-Coder-0.5B, ~3-5 s per Korean text on a shared 2-core CPU) is capped: it scores
 the ``--unlabelled`` texts once (zero-shot, cached: shared by every seed) and, per seed, at most
@@ -104,7 +109,7 @@ def run_set(name: str, split: TextSplit, args, bb, llm, out: Path) -> dict:  # n
     score = lambda pred: classification_scores(y_test, pred)  # noqa: E731
     rows, info = [], {}
     full = full_supervision(x_pool, pool_labels, x_test, y_test)
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.seeds):
         idx = sample_per_class(pool_labels, args.shots, seed)
         texts, ys = [pool_texts[i] for i in idx], [pool_labels[i] for i in idx]
         t0 = time.time()
@@ -122,36 +127,45 @@ def run_set(name: str, split: TextSplit, args, bb, llm, out: Path) -> dict:  # n
                              seed=seed, vector_cache=vcache, progress=False)  # fmt: skip
         rows.append({"method": "ssl (no LLM)", "seed": seed, **score(ssl.head.predict(x_test)),
                      "fit_s": time.time() - t0})  # fmt: skip
-        t0 = time.time()
-        hm = fit_hypermatch(texts, ys, unl_texts, task=task, backbone=bb, llm=llm, config=cfg,
-                            seed=seed, llm_cache=llm_cache, vector_cache=vcache,
-                            progress=False)  # fmt: skip
-        rows.append({"method": "hypermatch", "seed": seed, **score(hm.head.predict(x_test)),
-                     "fit_s": time.time() - t0})  # fmt: skip
-        info[f"seed{seed}"] = hm.info
-        if args.without_teacher_check:  # what the LLM adds when it is trusted regardless
+        for encoder in args.encoders:
+            ecfg = dataclasses.replace(cfg, encoder=encoder)
+            suffix = "" if encoder == "frozen" else ", finetune"
             t0 = time.time()
-            forced = fit_hypermatch(texts, ys, unl_texts, task=task, backbone=bb, llm=llm,
-                                    config=dataclasses.replace(cfg, teacher_check=False),
-                                    seed=seed, llm_cache=llm_cache, vector_cache=vcache,
-                                    progress=False)  # fmt: skip
-            rows.append({"method": "hypermatch, teacher check off", "seed": seed,
-                         **score(forced.head.predict(x_test)), "fit_s": time.time() - t0})  # fmt: skip
+            if not args.teacher_off_only:
+                hm = fit_hypermatch(texts, ys, unl_texts, task=task, backbone=bb, llm=llm,
+                                    config=ecfg, seed=seed, llm_cache=llm_cache,
+                                    vector_cache=vcache, progress=False)  # fmt: skip
+                pred = hm.head.predict(x_test) if hm.backbone is None else hm.predict(test["text"])
+                rows.append({"method": "hypermatch" + suffix, "seed": seed, **score(pred),
+                             "fit_s": time.time() - t0})  # fmt: skip
+                info[f"seed{seed}" + suffix.replace(", ", "-")] = hm.info
+            if args.without_teacher_check:  # what the LLM adds when it is trusted regardless
+                t0 = time.time()
+                forced = fit_hypermatch(texts, ys, unl_texts, task=task, backbone=bb, llm=llm,
+                                        config=dataclasses.replace(ecfg, teacher_check=False),
+                                        seed=seed, llm_cache=llm_cache, vector_cache=vcache,
+                                        progress=False)  # fmt: skip
+                pred = (forced.head.predict(x_test) if forced.backbone is None
+                        else forced.predict(test["text"]))  # fmt: skip
+                rows.append({"method": f"hypermatch{suffix}, teacher check off", "seed": seed,
+                             **score(pred), "fit_s": time.time() - t0})  # fmt: skip
+                info.setdefault(f"seed{seed}" + suffix.replace(", ", "-"), forced.info)
         print(pl.DataFrame(rows).filter(pl.col("seed") == seed), flush=True)
     if llm is not None:
-        info |= llm_info(llm, task, unl, llm_cache, args.seeds, info)
+        info |= llm_info(llm, task, unl, llm_cache, range(args.first_seed, args.seeds), info)
     return {"set": name, "rows": rows, "full_supervised": full, "headline": headline,
             "info": info, "n_test": test.height, "n_unlabelled": unl.height,
             "n_pool": pool.height, "labels": labels,
             "test_largest_class": float(test["label"].value_counts()["count"].max() / test.height)}  # fmt: skip
 
 
-def llm_info(llm, task, unl: pl.DataFrame, llm_cache, seeds: int, info: dict) -> dict:  # noqa: ANN001
+def llm_info(llm, task, unl: pl.DataFrame, llm_cache, seeds: range, info: dict) -> dict:  # noqa: ANN001
     """The LLM's own zero-shot scores on the unlabelled texts and the teacher decisions."""
     unl_texts = unl["text"].to_list()
     zero_shot = pseudolabel(llm, task, unl_texts, cache=llm_cache, progress=False)
     scores = classification_scores(unl["label"].to_numpy(), zero_shot["label"].to_numpy())
-    used = [info[f"seed{s}"].get("teacher", {}).get("used") for s in range(seeds)]
+    used = [next((v.get("teacher", {}).get("used") for k, v in info.items()
+                  if k.startswith(f"seed{s}")), None) for s in seeds]  # fmt: skip
     return {"llm_zero_shot_on_unlabelled": scores | {"n": len(unl_texts)}, "teacher_used": used}
 
 
@@ -233,7 +247,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--sets", nargs="+", default=list(KOREAN_SETS), choices=list(KOREAN_SETS))
     p.add_argument("--data-root", type=Path, help="the shared data folder (../shared/data)")
     p.add_argument("--shots", type=int, default=8)
-    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--seeds", type=int, default=3, help="seeds first-seed .. seeds-1")
+    p.add_argument("--first-seed", type=int, default=0, help="e.g. add seeds 3-4 to a 3-seed run")
     p.add_argument("--test", type=int, default=1000)
     p.add_argument("--unlabelled", type=int, default=64, help="LLM-labelled texts per set")
     p.add_argument("--full", type=int, default=5000, help="pool rows (full supervision)")
@@ -251,6 +266,18 @@ def parse_args() -> argparse.Namespace:
         "--without-teacher-check",
         action="store_true",
         help="add a HyperMatch row that uses the LLM whatever the teacher check says",
+    )
+    p.add_argument(
+        "--teacher-off-only",
+        action="store_true",
+        help="with --without-teacher-check: only those rows (beside a run that has the others)",
+    )
+    p.add_argument(
+        "--encoders",
+        nargs="+",
+        default=["frozen", "finetune"],
+        choices=["frozen", "finetune"],
+        help="HyperMatch rows: the frozen-encoder head and / or the encoder fine-tuned inside",
     )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=Path("runs/bench-hypermatch-korean"))

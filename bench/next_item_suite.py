@@ -96,7 +96,7 @@ def run_next_item(args: argparse.Namespace, probe: Callable) -> None:
                                 device=args.device, seed=seed,
                                 max_minutes=args.max_minutes)  # fmt: skip
             cfg = PretrainConfig(objective=spec, backbone=bb.name, max_events=args.max_events,
-                                 item_ids=item_ids, train=train, patience=args.patience,
+                                 encoder=args.encoder, item_ids=item_ids, train=train, patience=args.patience,
                                  optimizer={"lr": args.lr, "weight_decay": 0.01})  # fmt: skip
             model_dir = out / f"{name}-s{seed}"
             t0 = time.perf_counter()

@@ -12,6 +12,7 @@ per 1,000 pairs; the ratio is pairs/s of byod over pairs/s of the peer.
 from __future__ import annotations
 
 import argparse
+import math
 import tempfile
 import time
 
@@ -96,7 +97,7 @@ def main() -> None:
     print(f"{'epoch':>5} {'train':>8} {'val':>8} {'temp':>7} {'s':>6}")
     for h in state.history:
         print(
-            f"{h['epoch']:>5} {h['train_loss']:>8.4f} {h['val_loss']:>8.4f} {h['temperature']:>7.3f} {h['seconds']:>6.1f}"
+            f"{h['epoch']:>5} {h['train_loss']:>8.4f} {h['val_loss']:>8.4f} {h.get('temperature', math.nan):>7.3f} {h['seconds']:>6.1f}"
         )
     print(
         f"pairs/s: byod {ours:,.0f}; peer (sentence-transformers MNRL, flat text) {peer:,.1f}; ratio {ours / peer:,.0f}x"

@@ -107,6 +107,8 @@ def main() -> None:
     parser.add_argument("--suite", choices=["attributes", "next-item"], default="attributes")
     parser.add_argument("--train-seeds", default="0", help="next-item: pretraining seeds")
     parser.add_argument("--max-events", type=int, default=64)
+    parser.add_argument("--encoder", type=json.loads, default={},
+                        help='next-item: SequenceEncoderConfig overrides, e.g. \'{"dim": 64}\'')  # fmt: skip
     parser.add_argument("--eval-only", action="store_true",
                         help="next-item: evaluate the models already in --out (the best epoch "
                         "early stopping saved), without training; peers are skipped")  # fmt: skip

@@ -1,6 +1,6 @@
 """Tuning benchmark on MovieLens-1M: tuned heads vs defaults, TPE vs random, storage, pruning.
 
-Three parts (``--parts heads,storage,pruning``):
+Parts (``--parts heads,storage,pruning,amazon,ray``; default the first three):
 
 - ``heads``: a feature table of the blocks ``zero-shot`` (MiniLM, whitened full-history mean),
   ``svd`` and ``aggregates`` (the SVD fitted on the training side, as ``bench/transfer.py``);
@@ -12,6 +12,13 @@ Three parts (``--parts heads,storage,pruning``):
   in-memory storage (the peer), on a trivial objective.
 - ``pruning``: ``byod tune pretrain`` on a user subset (``--pretrain-users``), the same trials
   with the median pruner and without: epochs trained and the best probe.
+- ``amazon``: ``byod tune recommend`` on the two-service Amazon data (office next item,
+  zero-shot features from both services), tuned vs the default head per seed.
+- ``ray``: the same gender study on Optuna in-process (the peer) and on Ray Tune with 1 and 2
+  workers: what Ray costs on one machine.
+
+``--select best,one-se`` refits each study's pick under both rules (one study, two refits);
+``--cv N`` sets the repeated CV splits per trial; ``--samplers tpe`` skips the random peer.
 
 Command (2 CPU cores shared with 5 other jobs; kept small)::
 
@@ -21,6 +28,7 @@ Command (2 CPU cores shared with 5 other jobs; kept small)::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -75,50 +83,62 @@ def feature_matrix(
 
 
 def heads(args: argparse.Namespace, home: Path) -> list[dict]:
+    """Per task, seed and sampler: one study; each ``--select`` rule refits from its trials."""
     X, layout, ids, labels = feature_matrix(home, args.out)  # noqa: N806
+    base = default_space("logistic")
+    space = dataclasses.replace(base, settings={**base.settings, "cv": args.cv})
+    samplers = {"tpe": args.tpe_trials, "random": args.random_trials}
     rows = []
     for task in args.tasks:
         r, y = task_labels(labels, task, ids)
         for seed in range(args.seeds):
-            for sampler, n in (("tpe", args.tpe_trials), ("random", args.random_trials)):
-                folder = args.out / "studies" / f"{task}-{sampler}-{seed}"
-                cfg = HeadStudy(task=task, n_trials=n, sampler=sampler, seed=seed)
-                t = time.perf_counter()
-                res = tune_head(X[r], y, layout, default_space("logistic"), folder, cfg)
-                m = res.best["metric"]
-                rows.append({
-                    "task": task, "seed": seed, "sampler": sampler, "trials": n, "metric": m,
-                    "cv": res.best["value"], "tuned": res.test[m], "default": res.default_test[m],
-                    "seconds": time.perf_counter() - t, "params": json.dumps(res.best["params"]),
-                })  # fmt: skip
-                print(rows[-1], flush=True)
+            for sampler in args.samplers:
+                n = samplers[sampler]
+                folder = args.out / "studies" / f"{task}-{sampler}-cv{args.cv}-{seed}"
+                for rule in args.select:  # the study runs once; a second rule only refits
+                    cfg = HeadStudy(task=task, n_trials=n, sampler=sampler, seed=seed, select=rule)
+                    t = time.perf_counter()
+                    res = tune_head(X[r], y, layout, space, folder, cfg)
+                    m = res.best["metric"]
+                    rows.append({
+                        "task": task, "seed": seed, "sampler": sampler, "trials": n, "metric": m,
+                        "cv_folds": args.cv, "select": rule, "cv": res.best["value"],
+                        "tuned": res.test[m], "default": res.default_test[m],
+                        "seconds": time.perf_counter() - t, "trial": res.best["trial"],
+                        "params": json.dumps(res.best["params"]),
+                    })  # fmt: skip
+                    print(rows[-1], flush=True)
+    if args.rows:
+        pl.DataFrame(rows).write_parquet(args.rows)
     return rows
 
 
 def heads_table(rows: list[dict]) -> str:
+    """Mean ± std over seeds of the default and each (sampler, rule), and their differences."""
     frame = pl.DataFrame(rows)
     lines = [
-        "| task (metric) | default | TPE | random | TPE / default | random / default "
-        "| TPE wall s | random wall s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| task (metric) | CV folds | default | tuned (sampler, rule, trials) | tuned - default "
+        "| wins | wall s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
 
     def ms(values: list[float]) -> str:
         sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
         return f"{np.mean(values):.4f} ± {sd:.4f}"
 
-    for task in frame["task"].unique(maintain_order=True):
-        t = frame.filter(pl.col("task") == task)
-        tpe, rnd = t.filter(pl.col("sampler") == "tpe"), t.filter(pl.col("sampler") == "random")
-        d = tpe["default"].to_list()
+    keys = ["task", "cv_folds", "sampler", "select"]
+    for key, t in frame.group_by(keys, maintain_order=True):
+        task, folds, sampler, rule = key
+        d, tu = t["default"].to_list(), t["tuned"].to_list()
+        diff = [a - b for a, b in zip(tu, d, strict=True)]
+        wins = sum(x > 0 for x in diff)
         lines.append(
-            f"| {task} ({t['metric'][0]}) | {ms(d)} | {ms(tpe['tuned'].to_list())} "
-            f"({tpe['trials'][0]} trials) | {ms(rnd['tuned'].to_list())} ({rnd['trials'][0]}) "
-            f"| {tpe['tuned'].mean() / np.mean(d):.3f} | {rnd['tuned'].mean() / np.mean(d):.3f} "
-            f"| {tpe['seconds'].mean():.0f} | {rnd['seconds'].mean():.0f} |"
+            f"| {task} ({t['metric'][0]}) | {folds} | {ms(d)} | {ms(tu)} ({sampler}, {rule}, "
+            f"{t['trials'][0]}) | {ms(diff)} | {wins}/{len(diff)} | {t['seconds'].mean():.0f} |"
         )
-    lines.append("\nCV score of the best trial (training users): " + "; ".join(
-        f"{r['task']} {r['sampler']} s{r['seed']}: {r['cv']:.4f}" for r in rows))  # fmt: skip
+    lines.append("\nCV score of the chosen trial (training users): " + "; ".join(
+        f"{r['task']} {r['sampler']} {r['select']} s{r['seed']}: {r['cv']:.4f}"
+        for r in rows))  # fmt: skip
     return "\n".join(lines)
 
 
@@ -195,12 +215,100 @@ def pruning(args: argparse.Namespace, home: Path) -> str:
     return "\n".join(lines) + "\n\n(a study already in --out is reused: its wall time is ~0)"
 
 
+def amazon(args: argparse.Namespace, home: Path) -> str:
+    """``byod tune recommend`` on the two-service Amazon data: office next item, both services.
+
+    Zero-shot features (mean of MiniLM event vectors, from the events of both services before
+    each target) and item text vectors, as ``bench/two_service.py``; the leave-one-out targets of
+    every user (``byod.transfer.nextitem``); per seed, the default head and the tuned one on the
+    same sampled negatives.
+    """
+    from byod.data.config import load_ingest_config
+    from byod.data.ingest import ingest
+    from byod.encoders.backbone import open_backbone
+    from byod.encoders.cache import EmbeddingCache
+    from byod.pretrain.run import baseline_encoder
+    from byod.transfer.nextitem import next_item_task
+    from byod.transfer.run import encoder_source, item_vectors
+    from byod.tune.recstudy import headline, tune_recommend
+    from two_service import CONFIG, held_out_concurrent, interactions
+
+    events = ingest(load_ingest_config(CONFIG, data_dir=args.amazon, out_dir=args.out / "amazon"))
+    pool = held_out_concurrent(events.events, "office")
+    inter = interactions(pool, "office")
+    backbone = open_backbone("minilm", models_dir=home / "models")
+    cache = EmbeddingCache(home / "text-vectors", backbone.fingerprint, backbone.dim)
+    encoder = baseline_encoder("zero-shot", pool.select("service").unique(), backbone)
+    encoder.cache = cache
+    features = encoder_source(encoder, pool)
+    rows = []
+    for seed in range(args.seeds):
+        task = next_item_task(inter, n_negatives=100, seed=seed)
+        vectors = item_vectors(task, backbone, cache, progress=seed == 0)
+        cfg = HeadStudy(head="recommend", task="office", n_trials=args.amazon_trials,
+                        sampler="tpe", seed=seed)  # fmt: skip
+        t = time.perf_counter()
+        res = tune_recommend(
+            task, features, vectors, default_space("recommend"),
+            args.out / "amazon-studies" / f"office-{seed}", cfg, static=False,
+        )  # fmt: skip
+        rows.append({"seed": seed, "tuned": headline(res.test), "default": headline(res.default_test),
+                     "valid": res.best["value"], "seconds": time.perf_counter() - t,
+                     "params": json.dumps(res.best["params"])})  # fmt: skip
+        print(rows[-1], flush=True)
+    frame = pl.DataFrame(rows)
+    diff = (frame["tuned"] - frame["default"]).to_list()
+
+    def ms(v: list[float]) -> str:
+        return f"{np.mean(v):.4f} ± {np.std(v, ddof=1) if len(v) > 1 else 0.0:.4f}"
+
+    return (
+        "| task | default | tuned (TPE, trials) | tuned - default | wins | wall s |\n"
+        "|---|---:|---:|---:|---:|---:|\n"
+        f"| office next item (sampled-100 HR@10) | {ms(frame['default'].to_list())} | "
+        f"{ms(frame['tuned'].to_list())} ({args.amazon_trials}) | {ms(diff)} | "
+        f"{sum(d > 0 for d in diff)}/{len(diff)} | {frame['seconds'].mean():.0f} |"
+    )
+
+
+def ray_cost(args: argparse.Namespace, home: Path) -> str:
+    """The same gender study locally (the peer) and on a local Ray cluster with 1 and 2 workers."""
+    X, layout, ids, labels = feature_matrix(home, args.out)  # noqa: N806
+    r, y = task_labels(labels, "gender", ids)
+    space = default_space("logistic")
+    runs = [("local (peer)", "local", 1)] + [(f"ray x{w}", "ray", w) for w in args.ray_workers]
+    lines = ["| backend | wall s | s per trial | best CV AUROC | wall / local |",
+             "|---|---:|---:|---:|---:|"]  # fmt: skip
+    base = None
+    for name, backend, workers in runs:
+        if backend == "ray":
+            import ray
+
+            ray.shutdown()  # a fresh cluster sized to the workers: its start-up is counted
+        folder = args.out / "ray-cost" / f"{backend}-{workers}"
+        cfg = HeadStudy(task="gender", n_trials=args.ray_trials, sampler="random", seed=0,
+                        backend=backend, workers=workers)  # fmt: skip
+        t = time.perf_counter()
+        res = tune_head(X[r], y, layout, space, folder, cfg)
+        wall = time.perf_counter() - t
+        base = base or wall
+        lines.append(f"| {name} | {wall:.1f} | {wall / args.ray_trials:.2f} | "
+                     f"{res.best['value']:.4f} | {wall / base:.2f} |")  # fmt: skip
+        print(lines[-1], flush=True)
+    return "\n".join(lines) + f"\n\n({args.ray_trials} random-search trials each)"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", type=Path, default=Path("runs/bench-tune"))
     p.add_argument("--parts", default="heads,storage,pruning")
     p.add_argument("--tasks", type=lambda s: s.split(","), default=TASKS)
     p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--samplers", type=lambda s: s.split(","), default=["tpe", "random"])
+    p.add_argument("--select", type=lambda s: s.split(","), default=["best"],
+                   help="selection rules refitted from each study: best, one-se")  # fmt: skip
+    p.add_argument("--cv", type=int, default=3, help="repeated CV splits per trial")
+    p.add_argument("--rows", type=Path, default=None, help="write the per-seed rows here")
     p.add_argument("--tpe-trials", type=int, default=30)
     p.add_argument("--random-trials", type=int, default=100)
     p.add_argument("--storage-trials", type=int, default=200)
@@ -208,6 +316,10 @@ def main() -> None:
     p.add_argument("--pretrain-trials", type=int, default=8)
     p.add_argument("--pretrain-epochs", type=int, default=4)
     p.add_argument("--pruners", default="none,median,hyperband")
+    p.add_argument("--amazon", type=Path, default=Path("../shared/data/amazon-arts-office"))
+    p.add_argument("--amazon-trials", type=int, default=10)
+    p.add_argument("--ray-trials", type=int, default=16)
+    p.add_argument("--ray-workers", type=lambda s: [int(w) for w in s.split(",")], default=[1, 2])
     args = p.parse_args()
     import os
 
@@ -219,6 +331,12 @@ def main() -> None:
         print(sections[-1], flush=True)
     if "heads" in parts:
         sections.append(heads_table(heads(args, home)))
+        print(sections[-1], flush=True)
+    if "amazon" in parts:
+        sections.append(amazon(args, home))
+        print(sections[-1], flush=True)
+    if "ray" in parts:
+        sections.append(ray_cost(args, home))
         print(sections[-1], flush=True)
     if "pruning" in parts:
         sections.append(pruning(args, home))

@@ -15,7 +15,12 @@ test users and for the cold quarter (fewest target-service events before the tes
 Methods, in the same run on the same targets: popularity and last-item co-occurrence (id-based
 baselines), and byod's zero-shot user features (mean of MiniLM event vectors, no training) with
 the recommendation head (``mlp``, plus the previous item's text), the features built from the
-target service alone (``zero-shot-one``) or from both services (``zero-shot-both``).
+target service alone (``zero-shot-one``) or from both services (``zero-shot-both``); and with
+``--trained next-item`` (or ``next-item+ids``), byod's ``next-item`` encoder pretrained on the
+``train`` users' timelines of the target service alone (``next-item-one``) or of both services
+merged (``next-item-both``), or with the merged timeline as input and only the target service's
+events as targets (``next-item-both-target``, ``views.target_services``), scoring the test users' next items itself (no head; one
+pretraining seed, so its ± is over the negative samples only).
 
 Run::
 
@@ -39,18 +44,21 @@ import polars as pl
 from byod.atomic import write_parquet
 from byod.data.config import load_ingest_config
 from byod.data.ingest import ingest
+from byod.data.serialize import SerializeConfig, serialize
 from byod.encoders.backbone import TextBackbone, open_backbone
 from byod.encoders.cache import EmbeddingCache
 from byod.encoders.user import UserEncoder
-from byod.pretrain.run import baseline_encoder
+from byod.pretrain.run import PretrainConfig, baseline_encoder, pretrain
+from byod.pretrain.trainer import TrainConfig
 from byod.transfer.baselines import cooccurrence, popularity
-from byod.transfer.nextitem import NextItemTask, evaluate_scores, next_item_task
+from byod.transfer.nextitem import NextItemTask, evaluate_scores, model_scores, next_item_task
 from byod.transfer.recommend import RecommendConfig, RecommendHead
 from byod.transfer.run import FeatureSource, encoder_source, item_vectors
 
 CONFIG = Path(__file__).resolve().parents[1] / "examples" / "amazon" / "ingest.yaml"
 METRICS = ["mrr", "hr@10", "ndcg@10"]
 BASELINES = {"popularity": popularity, "cooccurrence": cooccurrence}
+TRAINED = {"next-item": "off", "next-item+ids": "hashed"}  # variant -> item_ids
 
 
 def held_out_concurrent(events: pl.DataFrame, service: str) -> pl.DataFrame:
@@ -102,6 +110,53 @@ def head_scores(
     return head.score(inputs(test_task.test)[0])
 
 
+def trained_scores(
+    pool: pl.DataFrame,
+    service: str,
+    test_task: NextItemTask,
+    users: dict[str, list[str]],
+    variant: str,
+    backbone: TextBackbone,
+    args: argparse.Namespace,
+    say: Callable[[str], None],
+) -> dict[str, np.ndarray]:
+    """``next-item`` pretrained on ``train`` users (one service / both); test users' scores."""
+    out = {}
+    train_users = pool.filter(pl.col("user_id").is_in(users["train"]))
+    scopes = {  # scope -> (pretraining events, next-item view options)
+        "one": (train_users.filter(pl.col("service") == service), {}),
+        "both": (train_users, {}),
+        # both services' events as inputs, only the target service's as targets
+        "both-target": (train_users, {"target_services": [service]}),
+    }
+    for scope in args.scopes:
+        events, views = scopes[scope]
+        t = time.perf_counter()
+        histories = serialize(events, SerializeConfig(max_events=None))
+        train = TrainConfig(epochs=args.epochs, batch_size=128, chunk_size=64, seed=0,
+                            max_minutes=args.max_minutes)  # fmt: skip
+        loss = {"negatives": args.negatives, "full_below": 0} if args.negatives else {}
+        cfg = PretrainConfig(objective="next-item", backbone=args.backbone, item_ids=TRAINED[variant],
+                             train=train, patience=3, loss=loss, views=views)  # fmt: skip
+        model_dir = args.out / "models" / f"{service}-{variant}-{scope}"
+        encoder, state = pretrain(
+            histories,
+            model_dir,
+            cfg,
+            backbone=backbone,
+            vector_cache_dir=args.cache / "text-vectors",
+            progress=False,
+        )
+        test_events = (
+            pool if scope.startswith("both") else pool.filter(pl.col("service") == service)
+        )
+        out[f"{variant}-{scope}"] = model_scores(test_task, encoder, test_events)
+        best = min(state.history, key=lambda h: h["val_loss"])
+        say(f"  {service} {variant}-{scope}: {len(state.history)} epochs (best {best['epoch']}, "
+            f"val loss {best['val_loss']:.3f}), {time.perf_counter() - t:.0f} s")  # fmt: skip
+    return out
+
+
 def run_service(
     events: pl.DataFrame,
     service: str,
@@ -109,10 +164,10 @@ def run_service(
     encoder: UserEncoder,
     backbone: TextBackbone,
     cache: EmbeddingCache,
-    seeds: int,
+    args: argparse.Namespace,
     say: Callable[[str], None],
 ) -> pl.DataFrame:
-    """Every method on one target service, ``seeds`` times; rows carry ``seed``."""
+    """Every method on one target service, ``args.seeds`` times; rows carry ``seed``."""
     pool = held_out_concurrent(events, service)
     inter = interactions(pool, service)
     base = next_item_task(inter, n_negatives=100, seed=0)
@@ -123,14 +178,19 @@ def run_service(
         ),
         "zero-shot-both": HeadInputs(base, encoder_source(encoder, pool), items),
     }
+    trained: dict[str, np.ndarray] = {}
+    for variant in args.trained:  # one pretraining per variant: its scores do not depend on seed
+        trained |= trained_scores(pool, service, base.subset(users["test"]), users, variant,
+                                  backbone, args, say)  # fmt: skip
     rows = []
-    for seed in range(seeds):
+    for seed in range(args.seeds):
         t = time.perf_counter()
         task = base if seed == 0 else next_item_task(inter, n_negatives=100, seed=seed)
         test_task = task.subset(users["test"])
         scores = {name: fn(test_task) for name, fn in BASELINES.items()}
         for name, fn in inputs.items():
             scores[name] = head_scores(task, test_task, fn, users, seed)
+        scores |= trained
         for name, s in scores.items():
             rows.append(evaluate_scores(test_task, s, name).with_columns(seed=pl.lit(seed)))
         say(f"  {service} seed {seed}: {time.perf_counter() - t:.0f} s")
@@ -145,7 +205,7 @@ def summarize(results: pl.DataFrame) -> pl.DataFrame:
         .group_by(keys, maintain_order=True)
         .agg(
             mean=pl.col("value").mean(),
-            std=pl.col("value").std(),
+            std=pl.col("value").std().fill_null(0.0),  # one seed: no spread
             n_seeds=pl.len(),
             n_users=pl.col("n_users").first(),
         )
@@ -188,11 +248,14 @@ def print_tables(summary: pl.DataFrame) -> None:
                     ).iter_rows(named=True)
                 }
                 best = max(BASELINES, key=lambda b: mrr[b])
-                both = mrr["zero-shot-both"]
-                print(
-                    f"  {p:>11} {g:>4} MRR: both / one service {both / mrr['zero-shot-one']:.3f}, "
-                    f"both / {best} {both / mrr[best]:.3f}"
-                )
+                for key in [k for k in mrr if "-both" in k]:
+                    method, scope = key.split("-both")[0], "both" + key.split("-both")[1]
+                    one = mrr.get(f"{method}-one")
+                    vs_one = f"{mrr[key] / one:.3f}" if one else "n/a"
+                    print(
+                        f"  {p:>11} {g:>4} MRR {method}: {scope} / one service {vs_one}, "
+                        f"{scope} / {best} {mrr[key] / mrr[best]:.3f}"
+                    )
 
 
 def main() -> None:
@@ -208,7 +271,25 @@ def main() -> None:
     parser.add_argument(
         "--users-per-split", type=int, default=None, help="smoke runs: only N users per split"
     )
+    parser.add_argument("--trained", default="", help=f"comma-separated, of {list(TRAINED)}")
+    parser.add_argument("--epochs", type=int, default=40, help="pretraining epochs (cap)")
+    parser.add_argument("--max-minutes", type=float, default=None, help="pretraining wall cap")
+    parser.add_argument("--negatives", type=int, default=1024,
+                        help="next-item: a sampled softmax with N uniform negatives for every "
+                             "table (0: byod's default, a full softmax up to 20,000 items)")  # fmt: skip
+    parser.add_argument("--scopes", default="one,both,both-target",
+                        help="--trained models on: one (target service), both (merged "
+                             "timeline), both-target (merged inputs, target-service targets)")  # fmt: skip
     args = parser.parse_args()
+    args.scopes = [v for v in args.scopes.split(",") if v]
+    if set(args.scopes) - {"one", "both", "both-target"}:
+        parser.error(
+            f"--scopes: unknown {sorted(set(args.scopes) - {'one', 'both', 'both-target'})}"
+        )
+    args.trained = [v for v in args.trained.split(",") if v]
+    unknown = set(args.trained) - set(TRAINED)
+    if unknown:
+        parser.error(f"--trained: unknown {sorted(unknown)}; choose from {list(TRAINED)}")
     import torch
 
     torch.set_num_threads(args.threads)
@@ -233,7 +314,7 @@ def main() -> None:
     encoder.cache = cache
     frames = []
     for svc in args.services:  # each service's table as soon as it is done
-        frames.append(run_service(events, svc, users, encoder, backbone, cache, args.seeds, print))
+        frames.append(run_service(events, svc, users, encoder, backbone, cache, args, print))
         results = pl.concat(frames)
         write_parquet(results, args.out / "two_service.parquet")
         print_tables(summarize(frames[-1]))
