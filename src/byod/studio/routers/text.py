@@ -47,9 +47,17 @@ def saved_draft(request: Request) -> TextDraft:
     return TextDraft(**saved)
 
 
-def fields_view(request: Request, draft: TextDraft, **extra: Any) -> HTMLResponse:
-    """The labels field and one example box per label."""
-    return render(request, "_text_fields.html", draft=draft, templates=TEMPLATES, **extra)
+def fields_view(
+    request: Request, draft: TextDraft, *, labels: bool = True, **extra: Any
+) -> HTMLResponse:
+    """One example box per label, and the labels field out of band when ``labels``.
+
+    Not while the user edits the labels: re-drawing the focused input drops its focus and any
+    event that reaches it during the swap.
+    """
+    return render(
+        request, "_text_fields.html", draft=draft, templates=TEMPLATES, oob_labels=labels, **extra
+    )
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -81,7 +89,7 @@ async def fields(request: Request) -> HTMLResponse:
         draft = draft_from_form(await form_fields(request))
     except ByodError as exc:
         return render(request, "_error.html", error=str(exc))
-    return fields_view(request, draft)
+    return fields_view(request, draft, labels=False)
 
 
 @router.post("/text/upload")
