@@ -5,21 +5,32 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from byod.cli._common import byod_home, console, user_errors
 from byod.errors import ByodError
 
+if TYPE_CHECKING:
+    from byod.encoders.backbone import TextBackbone
+    from byod.encoders.user import UserEncoder
+
 __all__ = ["deploy_command", "serve_command", "api_key_command"]
 
 
 @user_errors
 def deploy_command(
-    model: Annotated[Path, typer.Option(help="User-encoder folder (byod pretrain).")],
-    features: Annotated[Path, typer.Option(help="Feature-table folder (byod embed).")],
     out: Annotated[Path, typer.Option("--out", help="New deployment folder (must not exist).")],
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="User-encoder folder (byod pretrain); omit with --features for text only."
+        ),
+    ] = None,
+    features: Annotated[
+        Path | None, typer.Option(help="Feature-table folder (byod embed); goes with --model.")
+    ] = None,
     version: Annotated[
         str | None, typer.Option(help="Feature-table version (default: the latest).")
     ] = None,
@@ -40,51 +51,74 @@ def deploy_command(
     ann: Annotated[str, typer.Option(help="Item index: auto | flat | hnsw.")] = "auto",
     epochs: Annotated[int, typer.Option(min=1, help="Recommendation head epochs.")] = 15,
 ) -> None:
-    """Assemble a deployment: table version, encoder, items + ANN index, heads, all hashed."""
+    """Assemble a deployment: table version, encoder, items + ANN index, heads, all hashed.
+
+    Users (``--model`` with ``--features``), text classifiers (``--text``), or both.
+    """
     from byod.data.schema import read_table
-    from byod.encoders.backbone import open_backbone
     from byod.encoders.user import UserEncoder
     from byod.features.table import read_feature_table
     from byod.serve.build import DeploySpec, build_deployment
 
+    if (model is None) != (features is None):
+        raise ByodError("--model and --features go together (a user table and its encoder); "
+                        "give both, or neither with --text for text classifiers only")  # fmt: skip
+    if model is None and not text:
+        raise ByodError("nothing to deploy: give --model and --features, or --text NAME=FOLDER")
     home = byod_home()
-    encoder = UserEncoder.load(
-        model, vector_cache_dir=home / "text-vectors", models_dir=home / "models"
-    )
-    text_backbones, text_dirs = {}, {}
-    for entry in text or []:
-        label, _, path = entry.rpartition("=")
-        folder = Path(path)
-        card_file = folder / "classifier.json"
-        if not card_file.exists():
-            raise ByodError(f"{folder}: no classifier.json; train one with `byod text train`")
-        name = json.loads(card_file.read_text(encoding="utf-8"))["backbone"]
-        same = name == encoder.config.backbone
-        bb = encoder.backbone if same else open_backbone(name, models_dir=home / "models")
-        label = label or folder.name
-        text_backbones[label], text_dirs[label] = bb, folder
+    encoder = None
+    if model is not None:
+        encoder = UserEncoder.load(
+            model, vector_cache_dir=home / "text-vectors", models_dir=home / "models"
+        )
+    text_dirs, text_backbones = _text_classifiers(text or [], encoder, home / "models")
     spec = DeploySpec(
         encoder=encoder,
         encoder_dir=model,
-        table=read_feature_table(features, version),
+        table=read_feature_table(features, version) if features is not None else None,
         labels=read_table(labels, "labels") if labels else None,
         tasks=tuple(task or ()),
         interactions=read_table(interactions, "interactions") if interactions else None,
         text_classifiers=text_dirs,
         text_backbones=text_backbones,
         ann=ann,
-        cache=encoder.cache,
+        cache=encoder.cache if encoder is not None else None,
         epochs=epochs,
     )
     manifest = build_deployment(spec, out)
     heads = ", ".join(f"{n} ({h['kind']})" for n, h in manifest["heads"].items()) or "none"
     items = manifest["items"]
     table = manifest["table"]
-    console.print(f"deployment → {out}: table {table['version']} ({table['rows']:,} users x "
-                  f"{table['dim']}), heads: {heads}")  # fmt: skip
+    users = (f"table {table['version']} ({table['rows']:,} users x {table['dim']})"
+             if table else "no user table (text classifiers only)")  # fmt: skip
+    console.print(f"deployment → {out}: {users}, heads: {heads}")
     if items:
         console.print(f"items: {items['rows']:,} ({items['ann']} index, "
                       f"recall@100 vs exact {items['recall@100']:.3f})")  # fmt: skip
+
+
+def _text_classifiers(
+    entries: list[str], encoder: UserEncoder | None, models_dir: Path
+) -> tuple[dict[str, Path], dict[str, TextBackbone]]:
+    """``NAME=FOLDER`` (or ``FOLDER``, named after it) entries → folders and backbones by name.
+
+    A classifier on the user encoder's backbone shares it instead of loading it a second time.
+    """
+    from byod.encoders.backbone import open_backbone
+
+    dirs, backbones = {}, {}
+    for entry in entries:
+        label, _, path = entry.rpartition("=")
+        folder = Path(path)
+        card_file = folder / "classifier.json"
+        if not card_file.exists():
+            raise ByodError(f"{folder}: no classifier.json; train one with `byod text train`")
+        name = json.loads(card_file.read_text(encoding="utf-8"))["backbone"]
+        same = encoder is not None and name == encoder.config.backbone
+        label = label or folder.name
+        dirs[label] = folder
+        backbones[label] = encoder.backbone if same else open_backbone(name, models_dir=models_dir)
+    return dirs, backbones
 
 
 @user_errors
