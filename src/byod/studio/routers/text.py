@@ -65,6 +65,25 @@ async def form_fields(request: Request) -> dict[str, str]:
     return {k: str(v) for k, v in (await request.form()).items()}
 
 
+def job_models(ws: Workspace, form: dict[str, str]) -> dict[str, Any]:
+    """The LLM and the folders every text job is given."""
+    s = ws.settings
+    return {
+        "llm": form.get("llm", "").strip() or LLM_CHOICES[0],
+        "llm_dir": str(s.llm_dir),
+        "models_dir": str(s.models_dir) if s.models_dir else None,
+        "vector_cache_dir": str(s.vector_cache_dir) if s.vector_cache_dir else None,
+    }
+
+
+def checked_draft(ws: Workspace, form: dict[str, str]) -> TextDraft:
+    """The form's labels and examples, checked as a task and remembered."""
+    draft = draft_from_form(form)
+    task_of(draft)  # a bad label set is said before a job starts
+    ws.put_text_draft(dataclasses.asdict(draft))
+    return draft
+
+
 @router.get("/text")
 def text_page(request: Request) -> HTMLResponse:
     """The text page: the task form, the playground, training and deploy."""
@@ -120,9 +139,7 @@ async def try_it(request: Request) -> HTMLResponse:
     ws = workspace(request)
     form = await form_fields(request)
     try:
-        draft = draft_from_form(form)
-        task_of(draft)  # a bad label set is said before an LLM loads
-        ws.put_text_draft(dataclasses.asdict(draft))
+        draft = checked_draft(ws, form)  # a bad label set is said before an LLM loads
         llm = await run_in_threadpool(ws.llms.get, form.get("llm") or LLM_CHOICES[0])
         result = await run_in_threadpool(
             try_sentence, llm, draft, form.get("sentence", ""),
@@ -139,8 +156,7 @@ async def generate(request: Request) -> HTMLResponse:
     ws = workspace(request)
     form = await form_fields(request)
     try:
-        draft = draft_from_form(form)
-        task_of(draft)
+        draft = checked_draft(ws, form)
         if any(not draft.examples.get(y) for y in draft.labels):
             raise ByodError("give at least one example per label first")
         n = int(form.get("n") or 4)
@@ -148,16 +164,11 @@ async def generate(request: Request) -> HTMLResponse:
             raise ByodError("generate between 1 and 64 examples")
     except (ByodError, ValueError) as exc:
         return render(request, "_error.html", error=str(exc))
-    ws.put_text_draft(dataclasses.asdict(draft))
-    s = ws.settings
     spec = {
         "draft": dataclasses.asdict(draft),
         "n": n,
-        "llm": form.get("llm") or LLM_CHOICES[0],
-        "llm_dir": str(s.llm_dir),
         "backbone": form.get("backbone", "").strip() or "none",
-        "models_dir": str(s.models_dir) if s.models_dir else None,
-        "vector_cache_dir": str(s.vector_cache_dir) if s.vector_cache_dir else None,
+        **job_models(ws, form),
     }
     return job_card(request, ws.jobs.state(ws.jobs.start("augment", spec)))
 
@@ -193,22 +204,17 @@ async def train(request: Request) -> HTMLResponse:
     ws = workspace(request)
     form = await form_fields(request)
     try:
-        draft = draft_from_form(form)
-        task_of(draft)
+        draft = checked_draft(ws, form)
         held_out_split(draft.pairs()[1])  # two examples per label, before a job starts
     except ByodError as exc:
         return render(request, "_error.html", error=str(exc))
-    ws.put_text_draft(dataclasses.asdict(draft))
     name = re.sub(r"[^A-Za-z0-9_-]", "_", form.get("name", "").strip()) or "sentiment"
-    s = ws.settings
     spec = {
         "draft": dataclasses.asdict(draft),
         "name": name,
         "backbone": form.get("backbone", "").strip() or TEXT_BACKBONES[0],
-        "llm": form.get("teacher") or "none",
-        "llm_dir": str(s.llm_dir),
-        "models_dir": str(s.models_dir) if s.models_dir else None,
-        "vector_cache_dir": str(s.vector_cache_dir) if s.vector_cache_dir else None,
+        **job_models(ws, form),
+        "llm": form.get("teacher") or "none",  # the teacher, not the playground's LLM
     }
     return job_card(request, ws.jobs.state(ws.jobs.start("text", spec)))
 

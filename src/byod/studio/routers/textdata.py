@@ -21,9 +21,15 @@ from byod.errors import ByodError
 from byod.studio.corrections import audit_view, decide, write_labels_file
 from byod.studio.pages import render, save_upload, upload_name, workspace
 from byod.studio.routers.jobs import job_card
-from byod.studio.routers.text import LLM_CHOICES, TEXT_BACKBONES, form_fields, saved_draft
+from byod.studio.routers.text import (
+    TEXT_BACKBONES,
+    checked_draft,
+    form_fields,
+    job_models,
+    saved_draft,
+)
 from byod.studio.softlabels import parse_threshold, put_threshold, soft_labels, soft_view
-from byod.studio.textflow import TextDraft, draft_from_form, task_of
+from byod.studio.textflow import draft_from_form
 from byod.studio.textjobs import audit_folds
 from byod.studio.workspace import Workspace
 
@@ -31,25 +37,6 @@ router = APIRouter()
 
 LABELS_FILE = "labels.csv"  # WORK/text/labels.csv: the page's labels, as the audit reads them
 MAX_PASTED = 5000  # pasted sentences per job (a bigger set comes as a file)
-
-
-def _models(ws: Workspace, form: dict[str, str]) -> dict[str, Any]:
-    """The LLM and the folders every text job is given."""
-    s = ws.settings
-    return {
-        "llm": form.get("llm", "").strip() or LLM_CHOICES[0],
-        "llm_dir": str(s.llm_dir),
-        "models_dir": str(s.models_dir) if s.models_dir else None,
-        "vector_cache_dir": str(s.vector_cache_dir) if s.vector_cache_dir else None,
-    }
-
-
-def _draft_of(ws: Workspace, form: dict[str, str]) -> TextDraft:
-    """The form's labels and examples, checked as a task and remembered."""
-    draft = draft_from_form(form)
-    task_of(draft)  # a bad label set is said before a job starts
-    ws.put_text_draft(dataclasses.asdict(draft))
-    return draft
 
 
 def _error(request: Request, exc: Exception) -> HTMLResponse:
@@ -62,7 +49,7 @@ async def generate_zero(request: Request) -> HTMLResponse:
     ws = workspace(request)
     form = await form_fields(request)
     try:
-        draft = _draft_of(ws, form)
+        draft = checked_draft(ws, form)
         n = int(form.get("n_per_label") or 4)
         if not 1 <= n <= 32:
             raise ByodError("write between 1 and 32 examples per label")
@@ -72,7 +59,7 @@ async def generate_zero(request: Request) -> HTMLResponse:
         "draft": dataclasses.asdict(draft),
         "n_per_label": n,
         "backbone": form.get("backbone", "").strip() or "none",  # near duplicates, as the CLI
-        **_models(ws, form),
+        **job_models(ws, form),
     }
     return job_card(request, ws.jobs.state(ws.jobs.start("generate", spec)))
 
@@ -113,7 +100,7 @@ async def start_pseudolabel(request: Request) -> HTMLResponse:
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
-        draft = _draft_of(ws, fields)
+        draft = checked_draft(ws, fields)
         threshold = parse_threshold(fields.get("threshold"))
         texts_file = await _unlabelled_file(request, ws, form)
     except ByodError as exc:
@@ -123,7 +110,7 @@ async def start_pseudolabel(request: Request) -> HTMLResponse:
         "texts_file": str(texts_file),
         "threshold": threshold,
         "calibrated": fields.get("calibrate") == "on",
-        **_models(ws, fields),
+        **job_models(ws, fields),
     }
     return job_card(request, ws.jobs.state(ws.jobs.start("pseudolabel", spec)))
 
@@ -182,7 +169,7 @@ async def start_audit(request: Request) -> HTMLResponse:
     ws = workspace(request)
     form = await form_fields(request)
     try:
-        draft = _draft_of(ws, form)
+        draft = checked_draft(ws, form)
         audit_folds(draft.pairs()[1])  # too few examples of a label: said before a job starts
         path = write_labels_file(draft, ws.root / "text" / LABELS_FILE)
     except ByodError as exc:
