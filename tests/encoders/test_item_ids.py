@@ -59,3 +59,37 @@ def test_hashed_ids_need_an_id_table(hashed) -> None:
         dataclasses.replace(hashed.config, sequence=seq)
     with pytest.raises(ByodError, match="item_ids"):
         UserEncoderConfig(backbone="b", backbone_fingerprint="f", item_ids="learned")
+
+
+def _sequence(**config):  # noqa: ANN003, ANN202
+    from byod.encoders.sequence import SequenceEncoder, SequenceEncoderConfig
+
+    return SequenceEncoder(SequenceEncoderConfig(input_dim=4, dim=8, out_dim=8, heads=2, **config))
+
+
+def test_exact_lookup_gives_every_seen_item_its_own_row() -> None:
+    import torch
+
+    keys = torch.tensor([7, 7 + 8, 7 + 16, 3, 3])  # three keys in one bucket modulo 8
+    exact = _sequence(id_buckets=4, id_lookup="exact")
+    exact.mark_seen(keys)
+    rows = exact.item_ids(torch.tensor([3, 7, 15, 23, 99, 0]))
+    assert rows.tolist() == [0, 1, 2, 3, -1, -1]  # sorted seen keys; unseen (99, 0) text only
+    modulo = _sequence(id_buckets=8)  # the lookup of models saved before "exact"
+    modulo.mark_seen(keys)
+    assert modulo.item_ids(torch.tensor([7, 15, 23])).tolist() == [-1, -1, 7]  # last one wins
+
+
+def test_exact_lookup_keeps_what_fits_and_pretraining_sizes_the_table(hashed, histories) -> None:
+    import torch
+
+    small = _sequence(id_buckets=2, id_lookup="exact")
+    small.mark_seen(torch.tensor([30, 10, 20]))
+    assert small.item_ids(torch.tensor([10, 20, 30])).tolist() == [0, 1, -1]
+    assert hashed.config.sequence.id_lookup == "exact"  # what `byod pretrain` builds
+    from byod.pretrain.run import _sequence_config
+
+    arrays = hashed.arrays(histories)
+    cfg = PretrainConfig.from_dict({"objective": "next-item", "item_ids": "hashed"})
+    seq = _sequence_config(cfg, arrays)
+    assert seq.id_lookup == "exact" and seq.id_buckets == len(np.unique(arrays.item_keys()))

@@ -48,7 +48,11 @@ class SequenceEncoderConfig:
             the pooled feature is then the mean of the causal outputs.
         whiten: whiten event vectors (PCA whitening fitted on the training item table, kept in
             the weights) before the input projection.
-        id_buckets: size of the hashed item-id embedding (0: text only).
+        id_buckets: rows of the item-id embedding (0: text only).
+        id_lookup: how an item's hashed key finds its row: ``exact`` (the sorted keys of the
+            pretraining items, one row each, no collisions; what ``byod pretrain`` builds) or
+            ``modulo`` (key modulo ``id_buckets``, a collision's loser is text alone; models
+            saved before the exact lookup, which have no such field).
     """
 
     input_dim: int
@@ -64,6 +68,7 @@ class SequenceEncoderConfig:
     causal: bool = False
     whiten: bool = False
     id_buckets: int = 0
+    id_lookup: str = "modulo"
 
 
 def recency_bucket(days: torch.Tensor, buckets: int) -> torch.Tensor:
@@ -126,13 +131,26 @@ class SequenceEncoder(nn.Module):
 
     @torch.no_grad()
     def mark_seen(self, keys: torch.Tensor) -> None:
-        """Give the items of hashed keys ``(n,)`` (seen in pretraining) their id buckets."""
-        self.id_key[keys % self.config.id_buckets] = keys
+        """Give the items of hashed keys ``(n,)`` (seen in pretraining) their id rows.
+
+        ``exact``: the distinct keys, sorted, one row each (beyond ``id_buckets`` rows the
+        largest keys are left to their text); ``modulo``: a bucket per key, the last one wins.
+        """
+        if self.config.id_lookup == "exact":
+            seen = torch.unique(keys)[: self.config.id_buckets]  # sorted
+            table = torch.full_like(self.id_key, torch.iinfo(torch.int64).max)
+            table[: len(seen)] = seen
+            self.id_key.copy_(table)
+        else:
+            self.id_key[keys % self.config.id_buckets] = keys
 
     def item_ids(self, keys: torch.Tensor) -> torch.Tensor:
-        """Id bucket of each hashed item key ``(...)``; -1 for an item not seen in pretraining."""
-        buckets = keys % self.config.id_buckets
-        return torch.where(self.id_key[buckets] == keys, buckets, -1)
+        """Id row of each hashed item key ``(...)``; -1 for an item not seen in pretraining."""
+        if self.config.id_lookup == "exact":
+            rows = torch.searchsorted(self.id_key, keys).clamp(max=self.config.id_buckets - 1)
+        else:
+            rows = keys % self.config.id_buckets
+        return torch.where(self.id_key[rows] == keys, rows, -1)
 
     def whiten_vectors(self, vectors: torch.Tensor) -> torch.Tensor:
         """Text vectors ``(..., input_dim)`` whitened (unchanged when ``whiten`` is off).

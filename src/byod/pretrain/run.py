@@ -13,6 +13,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import torch
 
@@ -157,7 +158,11 @@ class PretrainConfig:
 
 def _sequence_config(cfg: PretrainConfig, arrays: HistoryArrays) -> SequenceEncoderConfig:
     derived = {"causal": cfg.next_item, "whiten": cfg.next_item}
-    derived["id_buckets"] = 2**15 if cfg.item_ids == "hashed" else 0
+    if cfg.item_ids == "hashed":  # a row per distinct pretraining item: no collisions
+        derived["id_buckets"] = max(1, len(np.unique(arrays.item_keys())))
+        derived["id_lookup"] = "exact"
+    else:
+        derived["id_buckets"] = 0
     sizes = {**derived, **cfg.encoder}
     if cfg.item_ids == "off":
         sizes["id_buckets"] = 0
