@@ -331,7 +331,7 @@ def _one_process(histories, backbone, cfg, cache_dir) -> dict:
     from byod.encoders.histories import HistoryArrays
     from byod.encoders.sequence import SequenceEncoder
     from byod.pretrain.objectives import ObjectiveMix
-    from byod.pretrain.run import _sequence_config
+    from byod.pretrain.run import sequence_config
     from byod.pretrain.trainer import Trainer
 
     cache = EmbeddingCache(cache_dir, backbone.fingerprint, backbone.dim)
@@ -346,7 +346,7 @@ def _one_process(histories, backbone, cfg, cache_dir) -> dict:
 
     torch.manual_seed(0)
     trainer = Trainer(
-        SequenceEncoder(_sequence_config(cfg, arrays)),
+        SequenceEncoder(sequence_config(cfg, arrays)),
         ObjectiveMix.parse(cfg.objective, cfg.max_events, cfg.views, **cfg.loss),
         functools.partial(torch.optim.AdamW, **cfg.optimizer),
         cfg.train,

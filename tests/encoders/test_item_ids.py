@@ -87,9 +87,9 @@ def test_exact_lookup_keeps_what_fits_and_pretraining_sizes_the_table(hashed, hi
     small.mark_seen(torch.tensor([30, 10, 20]))
     assert small.item_ids(torch.tensor([10, 20, 30])).tolist() == [0, 1, -1]
     assert hashed.config.sequence.id_lookup == "exact"  # what `byod pretrain` builds
-    from byod.pretrain.run import _sequence_config
+    from byod.pretrain.run import sequence_config
 
     arrays = hashed.arrays(histories)
     cfg = PretrainConfig.from_dict({"objective": "next-item", "item_ids": "hashed"})
-    seq = _sequence_config(cfg, arrays)
+    seq = sequence_config(cfg, arrays)
     assert seq.id_lookup == "exact" and seq.id_buckets == len(np.unique(arrays.item_keys()))

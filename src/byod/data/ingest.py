@@ -69,7 +69,7 @@ def ingest_sources(
     seq_offset = 0
     for src in sources:
         raw = read_source(src)
-        ev, rej = _map_source(src, raw, seq_offset)
+        ev, rej = map_source(src, raw, seq_offset)
         # Row numbers start at 1 or 2 depending on the format; +1 keeps sources from overlapping.
         # Row numbers are file positions (JSONL skips blank lines), so advance past the largest.
         seq_offset += _max_row(raw) + 1
@@ -80,7 +80,7 @@ def ingest_sources(
     all_rejects = pl.concat(rejects) if rejects else pl.DataFrame(schema=REJECT_SCHEMA)
     dupes = pl.DataFrame(schema=REJECT_SCHEMA)
     if drop_duplicates:
-        all_events, dupes = _drop_duplicates(all_events)
+        all_events, dupes = dedupe_events(all_events)
     accepted = dict(all_events.group_by(_SOURCE).len().iter_rows())
     for s in per_source:
         s["accepted"] = accepted.get(s["source"], 0)
@@ -94,7 +94,7 @@ def _max_row(raw: RawTable) -> int:
     return int(max(rows))
 
 
-def _check_columns(src: SourceConfig, raw: RawTable) -> pl.DataFrame:
+def check_columns(src: SourceConfig, raw: RawTable) -> pl.DataFrame:
     """Fail on missing required columns; add absent optional template columns as nulls."""
     missing = [c for c in src.required_columns() if c not in raw.columns]
     if missing:
@@ -107,10 +107,10 @@ def _check_columns(src: SourceConfig, raw: RawTable) -> pl.DataFrame:
     return raw.frame.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
 
 
-def _map_source(
+def map_source(
     src: SourceConfig, raw: RawTable, seq_offset: int
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    frame = _check_columns(src, raw)
+    frame = check_columns(src, raw)
     time_dtype = frame.schema[src.time_column]
     steps: list[pl.Expr] = []
     if src.ordinal:
@@ -262,7 +262,7 @@ def _detail(reason: str, column: str, row: dict, src: SourceConfig) -> str:
     return f"column {column!r} is empty"
 
 
-def _drop_duplicates(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def dedupe_events(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Keep the first of events identical in user, time, service, text and item."""
     cols = ["user_id", "timestamp", "service", "text", "item_id"]
     key = pl.struct(cols)

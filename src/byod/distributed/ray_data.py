@@ -3,7 +3,7 @@
 Both commands have the same shape: read the input Parquet row groups in parallel tasks, tag
 each row with its user's hash partition, let Ray shuffle so that every partition arrives whole
 (all of a user's rows together), and run byod's single-machine code on each partition:
-ingestion's ``_map_source`` per row group and ``_drop_duplicates`` per partition,
+ingestion's ``map_source`` per row group and ``drop_duplicates`` per partition,
 :func:`serialize` per partition (embedding works the same way: :mod:`byod.distributed.ray_embed`).
 Partitions write their own part files with byod's atomic writers and return only counts, so no
 events ever reach the driver; the parts are then streamed into the single Parquet file the other
@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from byod.atomic import atomic_path, write_json, write_parquet
 from byod.data.config import IngestConfig, SourceConfig
-from byod.data.ingest import _SOURCE, _check_columns, _drop_duplicates, _map_source
+from byod.data.ingest import _SOURCE, check_columns, dedupe_events, map_source
 from byod.data.readers import REJECT_SCHEMA, ROW, RawTable, empty_rejects
 from byod.data.schema import ORDINAL_COLUMN, validate
 from byod.data.serialize import SerializeConfig, serialize, write_histories
@@ -116,7 +116,7 @@ def _map_group(
     names = frame.columns
     first = group.first_row + 1  # Parquet rows are numbered from 1, as read_source numbers them
     frame = frame.with_columns(pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(ROW))
-    events, rejects = _map_source(
+    events, rejects = map_source(
         src, RawTable(frame, empty_rejects(), names), offsets[group.source]
     )
     if rejects.height:
@@ -130,7 +130,7 @@ def _finish_partition(batch: pa.Table, drop_duplicates: bool, staging: Path) -> 
     part = int(events[PART][0])
     events = events.drop(PART).sort("seq")
     if drop_duplicates:
-        events, dupes = _drop_duplicates(events)
+        events, dupes = dedupe_events(events)
         if dupes.height:
             write_parquet(dupes, staging / "rejects" / f"dup-{part:05d}.pq")
     accepted = dict(events.group_by(_SOURCE).len().iter_rows())
@@ -171,7 +171,7 @@ def ingest_ray(config: IngestConfig, *, workers: int | None = None) -> dict[str,
     groups = row_groups(paths)
     for src, path in zip(config.sources, paths, strict=True):
         schema = pl.read_parquet_schema(path)
-        _check_columns(src, RawTable(pl.DataFrame(schema=schema), empty_rejects(), list(schema)))
+        check_columns(src, RawTable(pl.DataFrame(schema=schema), empty_rejects(), list(schema)))
     reads = Counter()
     for g in groups:
         reads[g.source] += g.rows

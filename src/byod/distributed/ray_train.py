@@ -213,7 +213,7 @@ def pretrain_ray(
     """
     from byod.encoders.cache import EmbeddingCache
     from byod.encoders.histories import HistoryArrays
-    from byod.pretrain.run import _sequence_config
+    from byod.pretrain.run import sequence_config
 
     ray = ensure_cluster(None)
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
@@ -247,7 +247,7 @@ def pretrain_ray(
         backbone=backbone.name,
         backbone_fingerprint=backbone.fingerprint,
         mode="sequence",
-        sequence=_sequence_config(config, arrays),
+        sequence=sequence_config(config, arrays),
         services=tuple(arrays.services),
         max_events=config.max_events,
         objective=config.objective,

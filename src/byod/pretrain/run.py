@@ -27,7 +27,7 @@ from byod.pretrain.callbacks import Checkpoint, EarlyStopping, MetricsLog, Progr
 from byod.pretrain.objectives import ObjectiveMix, parse_objective_spec
 from byod.pretrain.trainer import TrainConfig, Trainer, TrainState, load_checkpoint
 
-__all__ = ["PretrainConfig", "pretrain", "baseline_encoder", "BASELINES"]
+__all__ = ["PretrainConfig", "pretrain", "baseline_encoder", "sequence_config", "BASELINES"]
 
 BASELINES = ("zero-shot", "random")
 CHECKPOINT = "checkpoints/last.pt"
@@ -156,7 +156,12 @@ class PretrainConfig:
         return dataclasses.replace(self, train=dataclasses.replace(self.train, **changes))
 
 
-def _sequence_config(cfg: PretrainConfig, arrays: HistoryArrays) -> SequenceEncoderConfig:
+def sequence_config(cfg: PretrainConfig, arrays: HistoryArrays) -> SequenceEncoderConfig:
+    """The sequence encoder ``cfg`` builds on ``arrays``, its training histories.
+
+    Causal and whitened with ``next-item``, an id row per distinct item with ``item_ids:
+    hashed``; the ``encoder`` settings override what is derived.
+    """
     derived = {"causal": cfg.next_item, "whiten": cfg.next_item}
     if cfg.item_ids == "hashed":  # a row per distinct pretraining item: no collisions
         derived["id_buckets"] = max(1, len(np.unique(arrays.item_keys())))
@@ -218,7 +223,7 @@ def pretrain(
         else None
     )
     arrays = HistoryArrays.build(histories, backbone, cache=cache, progress=progress)
-    seq_cfg = _sequence_config(config, arrays)
+    seq_cfg = sequence_config(config, arrays)
     model = SequenceEncoder(seq_cfg)
     _fit_item_table(model, arrays)
     enc_cfg = UserEncoderConfig(

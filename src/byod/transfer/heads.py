@@ -99,7 +99,7 @@ class BlockScaler(TransformerMixin, BaseEstimator):
         return (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
 
 
-def _scaler(X: np.ndarray, scaling: str, blocks: BlockSpec | None) -> list[object]:  # noqa: N803
+def block_scaler(X: np.ndarray, scaling: str, blocks: BlockSpec | None) -> list[object]:  # noqa: N803
     """Pipeline steps that scale ``X`` as ``scaling`` says (empty for no scaling)."""
     if scaling not in SCALINGS:
         raise ConfigError(f"scaling must be one of {list(SCALINGS)}, got {scaling!r}")
@@ -203,7 +203,7 @@ class LogisticHead(_PipelineHead):
                 use_legacy_attributes=False,
                 n_jobs=self.n_jobs,
             )
-        return make_pipeline(*_scaler(X, self.scaling, self.blocks), model)
+        return make_pipeline(*block_scaler(X, self.scaling, self.blocks), model)
 
     def _tuned(self) -> dict[str, object]:
         model = self.pipeline_[-1]
@@ -236,7 +236,7 @@ class MLPHead(_PipelineHead):
 
     def _pipeline(self, X: np.ndarray, y: np.ndarray) -> Pipeline:  # noqa: N803
         return make_pipeline(
-            *_scaler(X, self.scaling, self.blocks),
+            *block_scaler(X, self.scaling, self.blocks),
             MLPClassifier(
                 hidden_layer_sizes=(self.hidden,),
                 alpha=self.alpha,

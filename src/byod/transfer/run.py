@@ -125,7 +125,7 @@ def classify_source(
     )
 
 
-def _fit_split(task: NextItemTask, holdout: float, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def fit_split(task: NextItemTask, holdout: float, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Training targets (train-k of everyone + valid of most users) and early-stop targets."""
     valid = task.role("valid")
     rng = np.random.default_rng(seed)
@@ -159,7 +159,7 @@ def recommend_source(
         progress: progress bars.
 
     """
-    fit, stop = _fit_split(task, holdout, config.seed)
+    fit, stop = fit_split(task, holdout, config.seed)
     if static:
         fit = fit.filter(pl.col("role") == "valid")
 

@@ -14,7 +14,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from byod.features.blocks import BlockLayout
-from byod.transfer.heads import MLPHead, _scaler, make_head
+from byod.transfer.heads import MLPHead, block_scaler, make_head
 
 __all__ = ["DeepMLPHead", "build_head", "default_head", "default_params"]
 
@@ -50,7 +50,7 @@ class DeepMLPHead(MLPHead):
 
     def _pipeline(self, X: Any, y: Any) -> Pipeline:  # noqa: N803
         return make_pipeline(
-            *_scaler(X, self.scaling, self.blocks),
+            *block_scaler(X, self.scaling, self.blocks),
             MLPClassifier(
                 hidden_layer_sizes=(self.hidden,) * self.depth,
                 alpha=self.alpha,

@@ -22,7 +22,7 @@ import polars as pl
 
 from byod.transfer.nextitem import NextItemTask
 from byod.transfer.recommend import RecommendConfig, RecommendHead
-from byod.transfer.run import FeatureSource, _fit_split, recommend_source
+from byod.transfer.run import FeatureSource, fit_split, recommend_source
 from byod.tune.headstudy import HeadStudy
 from byod.tune.space import SearchSpace
 from byod.tune.study import fail_stale_trials, open_study, remaining_trials, write_outputs
@@ -71,7 +71,7 @@ def _objective(
     study: HeadStudy,
     static: bool,
 ) -> Any:
-    fit, stop = _fit_split(task, HOLDOUT, study.seed)
+    fit, stop = fit_split(task, HOLDOUT, study.seed)
     if static:
         fit = fit.filter(pl.col("role") == "valid")
     counts = np.bincount(task.history["index"].to_numpy(), minlength=task.items.height)
