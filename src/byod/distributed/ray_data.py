@@ -3,7 +3,7 @@
 Both commands have the same shape: read the input Parquet row groups in parallel tasks, tag
 each row with its user's hash partition, let Ray shuffle so that every partition arrives whole
 (all of a user's rows together), and run byod's single-machine code on each partition:
-ingestion's ``map_source`` per row group and ``drop_duplicates`` per partition,
+ingestion's ``map_source`` per row group and ``dedupe_events`` per partition,
 :func:`serialize` per partition (embedding works the same way: :mod:`byod.distributed.ray_embed`).
 Partitions write their own part files with byod's atomic writers and return only counts, so no
 events ever reach the driver; the parts are then streamed into the single Parquet file the other
