@@ -226,3 +226,33 @@ def test_a_study_without_labels_tunes_next_item_on_its_probe(
     model = tmp_path / "trials" / f"{best['trial']:04d}" / "user_encoder.json"
     assert '"next-item"' in model.read_text()
     assert modes and set(modes) == {("hashed", True)}  # the probe scores with the trial's ids
+
+
+def test_the_defaults_are_scored_on_the_trials_probe_and_shown_in_the_report(
+    histories, backbone, tmp_path
+) -> None:
+    import json
+
+    from byod.tune.pretrainstudy import score_defaults
+    from byod.tune.report import write_tuning_report
+
+    small = parse_space(
+        {"epochs": 2, "base": {"objective": "next-item", "item_ids": "hashed"},
+         "params": {"lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True}}},
+        "pretrain",
+    )  # fmt: skip
+    study = PretrainStudy(task="next-item", device="cpu", base={**BASE, "max_events": 16},
+                          n_trials=2, pruner="none", probe_users=6)  # fmt: skip
+    best = tune_pretrain(histories, None, small, tmp_path, study, backbone=backbone)
+    base = score_defaults(histories, None, small, tmp_path, study, backbone=backbone)
+    assert set(base["test"]) == {"mrr"} and 0.0 < base["test"]["mrr"] <= 1.0
+    assert base["params"]["lr"] == 1e-3 and base["params"]["dim"] == 16  # defaults over BASE
+    model = json.loads((tmp_path / "defaults" / "user_encoder.json").read_text())
+    assert model["objective"] == "next-item" and model["item_ids"] == "hashed"
+    # read back, not trained again
+    (tmp_path / "defaults" / "user_encoder.json").unlink()
+    assert score_defaults(histories, None, small, tmp_path, study, backbone=backbone) == base
+    write_tuning_report(tmp_path, defaults=base, tuned={"mrr": best["value"]})
+    md = (tmp_path / "tuning.md").read_text()
+    assert "| metric (probe users) | defaults | tuned |" in md
+    assert f"| mrr | {base['test']['mrr']:.4f} | {best['value']:.4f} |" in md

@@ -46,3 +46,23 @@ def test_tune_pretrain_labels_without_task_exits_2(histories, tmp_path) -> None:
     assert res.exit_code == 2
     assert "--labels and --task go together" in res.output
     assert len(res.output.strip().splitlines()) == 1
+
+
+def test_tune_pretrain_defaults_row_in_the_report(
+    histories, tiny_st_folder, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("BYOD_HOME", str(tmp_path / "home"))
+    write_histories(histories, tmp_path / "h.parquet", SerializeConfig(max_events=32))
+    space = tmp_path / "space.yaml"
+    space.write_text("epochs: 2\nbase: {objective: next-item, item_ids: hashed,"
+                     " encoder: {dim: 16, out_dim: 8, heads: 2}}\n"
+                     "params:\n  lr: {type: float, low: 1.0e-3, high: 1.0e-2, log: true}\n")  # fmt: skip
+    args = ["tune", "pretrain", "--histories", str(tmp_path / "h.parquet"), "--out",
+            str(tmp_path / "s"), "--space", str(space), "--backbone", str(tiny_st_folder),
+            "--device", "cpu", "--n-trials", "2", "--pruner", "none", "--defaults"]  # fmt: skip
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "defaults: probe mrr" in res.output
+    summary = json.loads((tmp_path / "s" / "tuning.json").read_text())
+    assert summary["defaults"]["users"] == "probe users"
+    assert set(summary["tuned"]) == {"mrr"} and set(summary["defaults"]["test"]) == {"mrr"}

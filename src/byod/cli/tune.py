@@ -222,6 +222,13 @@ def pretrain(
         int, typer.Option("--resume-pruned", min=0, help="Continue the K best pruned trials.")
     ] = 0,
     storage: Storage = None,
+    defaults: Annotated[
+        bool,
+        typer.Option(
+            "--defaults/--no-defaults",
+            help="Also pretrain byod's default settings, probed like a trial, for the report.",
+        ),
+    ] = False,
 ) -> None:
     """Trials of pretraining; a probe on held-out users each epoch lets the pruner stop bad ones.
 
@@ -231,7 +238,12 @@ def pretrain(
     """
     from byod.data.schema import read_table
     from byod.encoders.backbone import open_backbone
-    from byod.tune.pretrainstudy import PretrainStudy, resume_pruned_trials, tune_pretrain
+    from byod.tune.pretrainstudy import (
+        PretrainStudy,
+        resume_pruned_trials,
+        score_defaults,
+        tune_pretrain,
+    )
     from byod.tune.report import write_tuning_report
     from byod.tune.space import load_space
 
@@ -252,8 +264,13 @@ def pretrain(
         done = resume_pruned_trials(*args, sp, out, cfg, resume_pruned, backbone=bb, cache=cache)
         say(f"resumed pruned trials {done}")
     best = tune_pretrain(*args, sp, out, cfg, backbone=bb, cache=cache)
-    report = write_tuning_report(out)
+    base = score_defaults(*args, sp, out, cfg, backbone=bb, cache=cache) if defaults else None
+    tuned = {best["metric"]: best["value"]} if base else None
+    report = write_tuning_report(out, defaults=base, tuned=tuned)
     console.print(f"best trial {best['trial']}: probe {best['metric']} {best['value']:.4f}")
+    if base:
+        console.print(f"defaults: probe {best['metric']} {base['test'][best['metric']]:.4f} "
+                      f"({base['params']})", highlight=False)  # fmt: skip
     console.print(f"params: {best['params']}", highlight=False)
     console.print(f"study: {out}; report: {report}")
 

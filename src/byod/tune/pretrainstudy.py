@@ -17,6 +17,7 @@ resumed the same way on the next call, from its last checkpoint.
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import polars as pl
 from optuna.trial import TrialState
 from sklearn.model_selection import train_test_split
 
+from byod.atomic import write_json
 from byod.encoders.backbone import TextBackbone
 from byod.encoders.cache import EmbeddingCache
 from byod.encoders.histories import HistoryArrays
@@ -49,6 +51,7 @@ __all__ = [
     "trial_config",
     "tune_pretrain",
     "resume_pruned_trials",
+    "score_defaults",
 ]
 
 _RESUME = "resume_from"  # user attribute: the trial whose checkpoint a trial continues
@@ -414,6 +417,73 @@ def tune_pretrain(
     )  # fmt: skip
 
 
+def _probe(
+    histories: pl.DataFrame,
+    labels: pl.DataFrame | None,
+    study: PretrainStudy,
+    backbone: TextBackbone,
+    cache: str | Path | None,
+) -> tuple[Probe | NextItemProbe, pl.DataFrame]:
+    """The study's probe and the histories its trials pretrain on.
+
+    The next-item probe's users are taken out of the histories; the same seed gives the same
+    probe users, so every caller probes the same people.
+    """
+    vec_cache = EmbeddingCache(cache, backbone.fingerprint, backbone.dim) if cache else None
+    if labels is None:
+        return NextItemProbe.build(
+            histories, backbone, vec_cache, max_users=study.probe_users, seed=study.seed
+        )
+    probe = Probe.build(
+        histories, labels, study.task, backbone, vec_cache,
+        max_users=study.probe_users, seed=study.seed,
+    )  # fmt: skip
+    return probe, histories
+
+
+def score_defaults(
+    histories: pl.DataFrame,
+    labels: pl.DataFrame | None,
+    space: SearchSpace,
+    study_dir: str | Path,
+    study: PretrainStudy,
+    *,
+    backbone: TextBackbone,
+    cache: str | Path | None = None,
+) -> dict[str, Any]:
+    """The default settings of every searched parameter, scored like a trial.
+
+    Pretrains with the space's fixed settings alone for the trials' epochs (never pruned) and
+    probes the result once at the end, on the trials' probe users. Written to
+    ``study_dir/defaults.json`` (the model to ``study_dir/defaults``); a later call reads it.
+
+    Returns:
+        ``{"params": {name: default value}, "test": {metric: value}, "users": "probe
+        users"}``, what the report shows beside the best trial.
+    """
+    study_dir = Path(study_dir)
+    path = study_dir / "defaults.json"
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    probe, histories = _probe(histories, labels, study, backbone, cache)
+    epochs = int(study.epochs or space.settings.get("epochs", 6))
+    fixed = dataclasses.replace(study, base={**space.settings.get("base", {}), **study.base})
+    cfg = trial_config({}, fixed, epochs)
+    out = study_dir / "defaults"
+    shutil.rmtree(out, ignore_errors=True)  # a run killed before defaults.json: start over
+    encoder, _ = pretrain(
+        histories, out, cfg, backbone=backbone, vector_cache_dir=cache, progress=False
+    )
+    seq = encoder.config.sequence
+    params = {"lr": cfg.optimizer.get("lr", 1e-3), "batch_size": cfg.train.batch_size,
+              "max_events": cfg.max_events, "dim": seq.dim, "layers": seq.layers,
+              "dropout": seq.dropout}  # fmt: skip
+    record = {"params": params, "test": {probe.metric: float(probe.evaluate(encoder))},
+              "users": "probe users"}  # fmt: skip
+    write_json(record, path)
+    return record
+
+
 def _open(
     histories: pl.DataFrame,
     labels: pl.DataFrame | None,
@@ -430,16 +500,7 @@ def _open(
         study_dir, study.study_name, storage=study.storage, sampler=study.sampler,
         pruner=study.pruner, seed=study.seed, max_resource=epochs,
     )  # fmt: skip
-    vec_cache = EmbeddingCache(cache, backbone.fingerprint, backbone.dim) if cache else None
-    if labels is None:
-        probe, histories = NextItemProbe.build(
-            histories, backbone, vec_cache, max_users=study.probe_users, seed=study.seed
-        )
-    else:
-        probe = Probe.build(
-            histories, labels, study.task, backbone, vec_cache,
-            max_users=study.probe_users, seed=study.seed,
-        )  # fmt: skip
+    probe, histories = _probe(histories, labels, study, backbone, cache)
     opt.set_user_attr("metric", probe.metric)
     opt.set_user_attr("space", space.to_json())
     objective = _objective(histories, probe, space, study_dir, study, backbone, cache)

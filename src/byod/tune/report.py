@@ -128,7 +128,8 @@ def _compare(defaults: dict[str, Any] | None, tuned: dict[str, float] | None) ->
     if not defaults or not tuned:
         return []
     base = defaults.get("test", {})
-    lines = ["", "| metric (test users) | defaults | tuned |", "|---|---:|---:|"]
+    users = defaults.get("users", "test users")  # a pretrain study's probe users
+    lines = ["", f"| metric ({users}) | defaults | tuned |", "|---|---:|---:|"]
     lines += [f"| {m} | {base.get(m, float('nan')):.4f} | {v:.4f} |" for m, v in tuned.items()]
     return lines
 
