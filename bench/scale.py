@@ -247,14 +247,13 @@ def ratios(results: list[dict]) -> None:
                 continue
             assert r["users"] == base["users"] and r["events"] == base["events"], "outputs differ"
             for a, b in zip(r["steps"], base["steps"], strict=True):
-                one = runs.get(("ray", 1))
-                vs1 = (
-                    a["events_per_s"]
-                    / next(s for s in one["steps"] if s["step"] == a["step"])["events_per_s"]
-                )
+                one = runs.get(("ray", 1))  # absent when --workers leaves 1 out
+                vs1 = "n/a" if one is None else (
+                    f"{a['events_per_s'] / next(s for s in one['steps'] if s['step'] == a['step'])['events_per_s']:5.2f}x"
+                )  # fmt: skip
                 print(
                     f"{size:>9,} ray x{key[1]} {a['step']:<9} vs polars "
-                    f"{a['events_per_s'] / b['events_per_s']:5.2f}x   vs ray x1 {vs1:5.2f}x"
+                    f"{a['events_per_s'] / b['events_per_s']:5.2f}x   vs ray x1 {vs1}"
                 )
 
 
