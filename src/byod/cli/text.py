@@ -59,8 +59,8 @@ _LLM_PARAMS = {
         Annotated[
             str,
             typer.Option(
-                help="LLM: smollm2 | qwen2.5-0.5b | a .gguf file | a transformers folder | "
-                "http(s) URL | none (train / curve only: no LLM)."
+                help="LLM: smollm2 | qwen2.5-0.5b | qwen2.5-1.5b | a .gguf file | a transformers "
+                "folder | http(s) URL | none (train / curve only: no LLM)."
             ),
         ],
         "smollm2",

@@ -233,10 +233,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "deploy.texts": {"en": "Text classifiers to include", "ko": "포함할 텍스트 분류기"},
     "text.only": {"en": "no users (text classifiers only)", "ko": "사용자 없음 (텍스트 분류기만)"},
     "text.llm.help": {
-        "en": "A packaged name (smollm2: English; qwen2.5-0.5b: Korean + English), a .gguf file "
-        "or a transformers folder.",
-        "ko": "패키지 이름 (smollm2: 영어, qwen2.5-0.5b: 한국어 + 영어), .gguf 파일 또는 "
-        "transformers 폴더.",
+        "en": "A packaged name (smollm2: English; qwen2.5-0.5b, qwen2.5-1.5b: Korean + English), "
+        "a .gguf file or a transformers folder.",
+        "ko": "패키지 이름 (smollm2: 영어, qwen2.5-0.5b, qwen2.5-1.5b: 한국어 + 영어), "
+        ".gguf 파일 또는 transformers 폴더.",
     },
     "text.zero_n": {
         "en": "…or from the label names alone: examples per label",

