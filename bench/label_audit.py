@@ -9,12 +9,18 @@ byod-corrected labels. Mean ± std over seeds.
 
     python bench/label_audit.py                       # both sets, 3 seeds
     python bench/label_audit.py --sets rotten-tomatoes --seeds 5 --rates 0.2
+    python bench/label_audit.py --backbones minilm e5-small minilm+e5-small+tfidf --rates 0.2
+
+``--backbones``: one table per entry; ``a+b+...`` audits with one checker per view
+(``byod.labels.views``: encoders and ``tfidf``, probabilities combined as a product of experts)
+and gives cleanlab the same combined first-round probabilities.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +29,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
+from byod.errors import ByodError
 from byod.labels import audit, corrupt
-from byod.labels.datasets import TEXT_SETS
+from byod.labels.datasets import TEXT_SETS, three_i4k
+from byod.labels.views import TFIDF, stack_views, tfidf_view, view_ensemble
 from byod.textlab.metrics import classification_scores
 
 from common import backbone as open_bb
 
 CACHE = Path(".cache/bench-label-audit")
+# 3i4k from the shared data folder: its train split (Korean: audit it with e5-small).
+AUDIT_SETS = {**TEXT_SETS, "3i4k": lambda: three_i4k().train}
 
 
 def embed(name: str, texts: list[str], backbone: str) -> np.ndarray:
@@ -58,9 +68,20 @@ def retrain_scores(x, y, x_test, y_test, keep=None) -> dict[str, float]:
     return classification_scores(y_test, pred)
 
 
-def one_run(x, y, x_test, y_test, rate: float, seed: int) -> dict[str, dict[str, float]]:
+def features(name: str, texts: list[str], spec: str) -> tuple[np.ndarray, list | None]:
+    """``(n, d)`` features of ``spec`` (``minilm``, or views ``minilm+e5-small+tfidf``) and the
+    views' blocks (``None`` for a single encoder: the default checker)."""
+    names = spec.split("+")
+    views = {v: tfidf_view(texts) if v == TFIDF else embed(name, texts, v) for v in names}
+    if len(names) == 1:
+        return views[names[0]], None
+    return stack_views(views)
+
+
+def one_run(x, y, x_test, y_test, rate: float, seed: int, blocks=None) -> dict[str, dict]:  # noqa: ANN001
     noisy, flipped = corrupt(y, rate, seed=seed)
-    result = audit(x, noisy, n_splits=3, n_folds=5, n_rounds=3, seed=seed)
+    checker = {} if blocks is None else {"checker": view_ensemble(blocks)}
+    result = audit(x, noisy, n_splits=3, n_folds=5, n_rounds=3, seed=seed, **checker)
     probs, classes = result.first_round_probs, result.classes
     yi = np.searchsorted(classes, noisy)
     cl_flags = find_label_issues(yi, probs)
@@ -81,40 +102,73 @@ def one_run(x, y, x_test, y_test, rate: float, seed: int) -> dict[str, dict[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", nargs="+", default=list(TEXT_SETS))
+    parser.add_argument("--sets", nargs="+", default=["rotten-tomatoes", "news-sources"],
+                        choices=list(AUDIT_SETS))  # fmt: skip
     parser.add_argument("--rates", nargs="+", type=float, default=[0.1, 0.2, 0.4])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--backbone", default="minilm")
+    parser.add_argument("--backbones", nargs="+", default=["minilm"],
+                        help="encoders, or views joined by + (e.g. minilm+e5-small+tfidf)")  # fmt: skip
     parser.add_argument("--max-rows", type=int, default=5000)
+    parser.add_argument("--real", action="store_true",
+                        help="also audit the labels as given (no noise) and show the top suspects")  # fmt: skip
     args = parser.parse_args()
     for name in args.sets:
-        df = TEXT_SETS[name]()
+        try:
+            df = AUDIT_SETS[name]()
+        except ByodError as exc:  # e.g. the shared data folder is absent: one line
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
         if df.height > args.max_rows:
             df = df.sample(args.max_rows, seed=0)
-        x = embed(name, df["text"].to_list(), args.backbone)
-        y = df["label"].to_numpy().astype(str)
-        x, x_test, y, y_test = train_test_split(x, y, test_size=0.2, stratify=y, random_state=0)
-        print(f"\n## {name}: {len(y):,} audited, {len(y_test):,} clean test, {len(set(y))} classes")
-        print(
-            f"{'noise':>5} {'method':<12} {'P':>11} {'R':>11} {'F1':>11} {'AUROC':>11} {'AUPRC':>11} {'retrained acc':>14} {'retrained mF1':>14}"
-        )
-        for rate in args.rates:
-            runs = [one_run(x, y, x_test, y_test, rate, seed) for seed in range(args.seeds)]
-            for method in ("byod", "cleanlab", "pred!=given", "noisy", "clean"):
-                cells = []
-                for metric in ("P", "R", "F1", "AUROC", "AUPRC", "acc", "mF1"):
-                    vals = [r[method][metric] for r in runs if metric in r[method]]
-                    cells.append(f"{np.mean(vals):.3f}±{np.std(vals):.3f}" if vals else "")
-                print(
-                    f"{rate:>5.0%} {method:<12} "
-                    + " ".join(f"{c:>11}" for c in cells[:5])
-                    + f" {cells[5]:>14} {cells[6]:>14}"
-                )
-            d_auprc = np.mean([r["byod"]["AUPRC"] - r["cleanlab"]["AUPRC"] for r in runs])
-            d_acc = np.mean([r["byod"]["acc"] - r["cleanlab"]["acc"] for r in runs])
+        for spec in args.backbones:
+            x, blocks = features(name, df["text"].to_list(), spec)
+            y = df["label"].to_numpy().astype(str)
+            run_set(name, spec, x, blocks, y, args)
+            if args.real:
+                real_audit(name, spec, x, blocks, y, df["text"].to_list())
+
+
+def real_audit(name: str, spec: str, x, blocks, y, texts: list[str], top: int = 12) -> None:  # noqa: ANN001
+    """The audit on the labels as they come: how many it flags, per class, and the top suspects."""
+    checker = {} if blocks is None else {"checker": view_ensemble(blocks)}
+    result = audit(x, y, n_splits=3, n_folds=5, n_rounds=3, seed=0, **checker)
+    flagged = result.flagged
+    print(f"\n### {name} ({spec}), labels as given: {flagged.sum():,} of {len(y):,} flagged "
+          f"({flagged.mean():.1%})")  # fmt: skip
+    for c in result.classes:
+        mine = y == c
+        print(f"  {c:<22} {mine.sum():>6,} rows, {flagged[mine].sum():>5,} flagged "
+              f"({flagged[mine].mean():.1%})")  # fmt: skip
+    print(f"  top {top} suspects (lowest posterior of the given label):")
+    for i in np.argsort(result.score)[:top]:
+        print(f"    {result.score[i]:.3f}  {y[i]} -> {result.suggested[i]}: {texts[i][:70]!r}")
+
+
+def run_set(name: str, spec: str, x, blocks, y, args) -> None:  # noqa: ANN001
+    """One table: every noise rate on one set with one backbone (or set of views)."""
+    x, x_test, y, y_test = train_test_split(x, y, test_size=0.2, stratify=y, random_state=0)
+    print(f"\n## {name} ({spec}): {len(y):,} audited, {len(y_test):,} clean test, "
+          f"{len(set(y))} classes")  # fmt: skip
+    print(
+        f"{'noise':>5} {'method':<12} {'P':>11} {'R':>11} {'F1':>11} {'AUROC':>11} {'AUPRC':>11} {'retrained acc':>14} {'retrained mF1':>14}"
+    )
+    for rate in args.rates:
+        runs = [one_run(x, y, x_test, y_test, rate, seed, blocks) for seed in range(args.seeds)]
+        for method in ("byod", "cleanlab", "pred!=given", "noisy", "clean"):
+            cells = []
+            for metric in ("P", "R", "F1", "AUROC", "AUPRC", "acc", "mF1"):
+                vals = [r[method][metric] for r in runs if metric in r[method]]
+                cells.append(f"{np.mean(vals):.3f}±{np.std(vals):.3f}" if vals else "")
             print(
-                f"{rate:>5.0%} byod - cleanlab: AUPRC {d_auprc:+.3f} (goal >= +0.05 at 20 %), retrained accuracy {d_acc:+.3f}"
+                f"{rate:>5.0%} {method:<12} "
+                + " ".join(f"{c:>11}" for c in cells[:5])
+                + f" {cells[5]:>14} {cells[6]:>14}"
             )
+        d_auprc = np.mean([r["byod"]["AUPRC"] - r["cleanlab"]["AUPRC"] for r in runs])
+        d_acc = np.mean([r["byod"]["acc"] - r["cleanlab"]["acc"] for r in runs])
+        print(
+            f"{rate:>5.0%} byod - cleanlab: AUPRC {d_auprc:+.3f} (goal >= +0.05 at 20 %), retrained accuracy {d_acc:+.3f}"
+        )
 
 
 if __name__ == "__main__":
