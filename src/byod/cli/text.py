@@ -59,15 +59,22 @@ _LLM_PARAMS = {
         Annotated[
             str,
             typer.Option(
-                help="LLM: smollm2 | qwen2.5-0.5b | qwen2.5-1.5b | a .gguf file | a transformers "
-                "folder | http(s) URL | none (train / curve only: no LLM)."
+                help="LLM: auto (Korean tasks: qwen2.5-1.5b if installed, else qwen2.5-0.5b; "
+                "others: smollm2) | smollm2 | qwen2.5-0.5b | qwen2.5-1.5b | a .gguf file | a "
+                "transformers folder | http(s) URL | none (train / curve only: no LLM)."
             ),
         ],
-        "smollm2",
+        "auto",
     ),
     "backend": (
-        Annotated[str, typer.Option(help="LLM runtime: transformers | llama-cpp.")],
-        "transformers",
+        Annotated[
+            str,
+            typer.Option(
+                help="LLM runtime: auto (llama-cpp for qwen2.5-1.5b when installed, else "
+                "transformers) | transformers | llama-cpp."
+            ),
+        ],
+        "auto",
     ),
     "llm_model": (Annotated[str | None, typer.Option(help="Model id at an HTTP endpoint.")], None),
     "api_key_env": (
@@ -145,8 +152,9 @@ def _cache(cache: Path | None, out: Path):  # noqa: ANN202
     return JsonlCache(cache or out.with_name(out.name + ".llm.jsonl"))
 
 
-def _llm(options: LLMOptions, *, required: bool = False):  # noqa: ANN202
-    return options.open(byod_home() / "llm", required=required)
+def _llm(options: LLMOptions, task, *, required: bool = False):  # noqa: ANN001, ANN202
+    """The LLM of ``--llm`` / ``--backend``; ``auto`` picks by the task's prompt language."""
+    return options.open(byod_home() / "llm", required=required, language=task.template.language)
 
 
 def _backbone(name: str):  # noqa: ANN202
@@ -207,7 +215,7 @@ def augment(
     df = _frame(data, encoding, text_column, label_column)
     texts, labels = df[text_column].to_list(), df[label_column].to_list()
     spec = _task(task, data, sorted(set(labels)))
-    lm = _llm(llm_options, required=True)
+    lm = _llm(llm_options, spec, required=True)
     frame, stats = run_augment(lm, spec, texts, labels, n=n, config=GenerationConfig(k=k),
                                seed=seed, cache=_cache(cache, out))  # fmt: skip
     _write_generated(frame, texts, backbone, stats, out)
@@ -231,7 +239,7 @@ def generate(
     from byod.textlab.augment import generate as run_generate
 
     spec = _task(task, None, labels.split(",") if labels else None)
-    lm = _llm(llm_options, required=True)
+    lm = _llm(llm_options, spec, required=True)
     frame, stats = run_generate(
         lm, spec, n_per_label=n_per_label, seed=seed, cache=_cache(cache, out)
     )
@@ -273,7 +281,7 @@ def pseudolabel(
     spec = _task(task, data, label_set)
     for _, label in shown:
         spec.word(label)  # an example outside the label set is a one-line error, before the LLM
-    lm = _llm(llm_options, required=True)
+    lm = _llm(llm_options, spec, required=True)
     frame = run_pseudolabel(lm, spec, df[text_column].to_list(), examples=shown,
                             calibrated=calibrate, cache=_cache(cache, out))  # fmt: skip
     write_table(frame, out)
@@ -351,7 +359,7 @@ def train(
         unl = unl + [t for t, k in zip(pool_texts, sel.keep, strict=True) if k]
         info["pool_selection"] = sel.summary()
         console.print(sel.summary())
-    lm = _llm(llm_options)
+    lm = _llm(llm_options, spec)
     res = fit_hypermatch(texts, labels, unl, task=spec, backbone=bb, llm=lm, config=cfg,
                          seed=seed, llm_cache=_cache(None, out / "llm"),
                          vector_cache=vcache)  # fmt: skip
@@ -439,7 +447,7 @@ def curve(
     bb, vcache = _backbone(backbone)
     x_test = encode_texts(test_df[text_column].to_list(), bb, vcache)
     unl = _frame(unlabelled, encoding, text_column)[text_column].to_list() if unlabelled else []
-    methods = lab.curve_methods(x_test, unl, task=spec, backbone=bb, llm=_llm(llm_options),
+    methods = lab.curve_methods(x_test, unl, task=spec, backbone=bb, llm=_llm(llm_options, spec),
                             config=HyperMatchConfig(augment_max=augment_max),
                             llm_cache=_cache(None, out / "llm"), vector_cache=vcache)  # fmt: skip
     table = lab.run_curve(methods, pool_texts, pool_labels, y_test, budgets=sizes,
