@@ -220,7 +220,14 @@ def merge(dirs: list[Path], args: argparse.Namespace) -> None:
     results: dict[str, dict] = {}
     for folder in dirs:
         path = folder / "results.json"
-        for name, res in (json.loads(path.read_text())["results"] if path.exists() else {}).items():
+        saved = json.loads(path.read_text()) if path.exists() else {"results": {}}
+        if (
+            saved["results"]
+            and "llm" in saved.get("args", {})
+            and saved["args"].get("llm_methods") == "True"
+        ):
+            args.llm = saved["args"]["llm"]  # the table names the LLM the run used
+        for name, res in saved["results"].items():
             base = results.setdefault(name, res | {"rows": []})
             base["info"] = base.get("info") or res.get("info")
             _add_rows(base["rows"], res["rows"])
