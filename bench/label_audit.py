@@ -78,10 +78,15 @@ def features(name: str, texts: list[str], spec: str) -> tuple[np.ndarray, list |
     return stack_views(views)
 
 
+def run_audit(x, labels, seed: int, blocks):  # noqa: ANN001, ANN201
+    """byod's audit with its defaults; one checker per view when ``blocks`` names views."""
+    checker = {} if blocks is None else {"checker": view_ensemble(blocks)}
+    return audit(x, labels, n_splits=3, n_folds=5, n_rounds=3, seed=seed, **checker)
+
+
 def one_run(x, y, x_test, y_test, rate: float, seed: int, blocks=None) -> dict[str, dict]:  # noqa: ANN001
     noisy, flipped = corrupt(y, rate, seed=seed)
-    checker = {} if blocks is None else {"checker": view_ensemble(blocks)}
-    result = audit(x, noisy, n_splits=3, n_folds=5, n_rounds=3, seed=seed, **checker)
+    result = run_audit(x, noisy, seed, blocks)
     probs, classes = result.first_round_probs, result.classes
     yi = np.searchsorted(classes, noisy)
     cl_flags = find_label_issues(yi, probs)
@@ -120,9 +125,9 @@ def main() -> None:
             raise SystemExit(2) from None
         if df.height > args.max_rows:
             df = df.sample(args.max_rows, seed=0)
+        y = df["label"].to_numpy().astype(str)
         for spec in args.backbones:
             x, blocks = features(name, df["text"].to_list(), spec)
-            y = df["label"].to_numpy().astype(str)
             run_set(name, spec, x, blocks, y, args)
             if args.real:
                 real_audit(name, spec, x, blocks, y, df["text"].to_list())
@@ -130,8 +135,7 @@ def main() -> None:
 
 def real_audit(name: str, spec: str, x, blocks, y, texts: list[str], top: int = 12) -> None:  # noqa: ANN001
     """The audit on the labels as they come: how many it flags, per class, and the top suspects."""
-    checker = {} if blocks is None else {"checker": view_ensemble(blocks)}
-    result = audit(x, y, n_splits=3, n_folds=5, n_rounds=3, seed=0, **checker)
+    result = run_audit(x, y, 0, blocks)
     flagged = result.flagged
     print(f"\n### {name} ({spec}), labels as given: {flagged.sum():,} of {len(y):,} flagged "
           f"({flagged.mean():.1%})")  # fmt: skip

@@ -67,7 +67,7 @@ class ViewEnsemble(ClassifierMixin, BaseEstimator):
         C: inverse regularisation of every member.
         combine: ``product`` (geometric mean of the members' probabilities, renormalised: a
             class one view rules out stays unlikely, as in a product of experts) or ``mean``
-            (soft voting, sklearn's ``VotingClassifier``).
+            (soft voting, as sklearn's ``VotingClassifier(voting="soft")``).
     """
 
     def __init__(
