@@ -19,8 +19,11 @@ target service alone (``zero-shot-one``) or from both services (``zero-shot-both
 ``--trained next-item`` (or ``next-item+ids``), byod's ``next-item`` encoder pretrained on the
 ``train`` users' timelines of the target service alone (``next-item-one``) or of both services
 merged (``next-item-both``), or with the merged timeline as input and only the target service's
-events as targets (``next-item-both-target``, ``views.target_services``), scoring the test users' next items itself (no head; one
-pretraining seed, so its ± is over the negative samples only).
+events as targets (``next-item-both-target``, ``views.target_services``), or merged with the
+query told the next event's service (``-both-query``, ``encoder.service_query``; the test query
+asks for the target service) and also a per-service softmax (``-both-query-within``,
+``loss.within_service``), scoring the test users' next items itself (no head; one pretraining
+seed, so its ± is over the negative samples only).
 
 Run::
 
@@ -59,6 +62,7 @@ CONFIG = Path(__file__).resolve().parents[1] / "examples" / "amazon" / "ingest.y
 METRICS = ["mrr", "hr@10", "ndcg@10"]
 BASELINES = {"popularity": popularity, "cooccurrence": cooccurrence}
 TRAINED = {"next-item": "off", "next-item+ids": "hashed"}  # variant -> item_ids
+SCOPES = ("one", "both", "both-target", "both-query", "both-query-within")
 
 
 def held_out_concurrent(events: pl.DataFrame, service: str) -> pl.DataFrame:
@@ -123,21 +127,26 @@ def trained_scores(
     """``next-item`` pretrained on ``train`` users (one service / both); test users' scores."""
     out = {}
     train_users = pool.filter(pl.col("user_id").is_in(users["train"]))
-    scopes = {  # scope -> (pretraining events, next-item view options)
-        "one": (train_users.filter(pl.col("service") == service), {}),
-        "both": (train_users, {}),
+    one = train_users.filter(pl.col("service") == service)
+    scopes = {  # scope -> (pretraining events, next-item view, encoder and loss options)
+        "one": (one, {}, {}, {}),
+        "both": (train_users, {}, {}, {}),
         # both services' events as inputs, only the target service's as targets
-        "both-target": (train_users, {"target_services": [service]}),
+        "both-target": (train_users, {"target_services": [service]}, {}, {}),
+        # the query is told the next event's service; plus a per-service softmax
+        "both-query": (train_users, {}, {"service_query": True}, {}),
+        "both-query-within": (train_users, {}, {"service_query": True}, {"within_service": True}),
     }
     for scope in args.scopes:
-        events, views = scopes[scope]
+        events, views, encoder_options, loss_options = scopes[scope]
         t = time.perf_counter()
         histories = serialize(events, SerializeConfig(max_events=None))
         train = TrainConfig(epochs=args.epochs, batch_size=128, chunk_size=64, seed=0,
                             max_minutes=args.max_minutes)  # fmt: skip
         loss = {"negatives": args.negatives, "full_below": 0} if args.negatives else {}
         cfg = PretrainConfig(objective="next-item", backbone=args.backbone, item_ids=TRAINED[variant],
-                             train=train, patience=3, loss=loss, views=views)  # fmt: skip
+                             train=train, patience=3, loss=loss | loss_options, views=views,
+                             encoder=encoder_options)  # fmt: skip
         model_dir = args.out / "models" / f"{service}-{variant}-{scope}"
         encoder, state = pretrain(
             histories,
@@ -150,7 +159,7 @@ def trained_scores(
         test_events = (
             pool if scope.startswith("both") else pool.filter(pl.col("service") == service)
         )
-        out[f"{variant}-{scope}"] = model_scores(test_task, encoder, test_events)
+        out[f"{variant}-{scope}"] = model_scores(test_task, encoder, test_events, service)
         best = min(state.history, key=lambda h: h["val_loss"])
         say(f"  {service} {variant}-{scope}: {len(state.history)} epochs (best {best['epoch']}, "
             f"val loss {best['val_loss']:.3f}), {time.perf_counter() - t:.0f} s")  # fmt: skip
@@ -278,14 +287,14 @@ def main() -> None:
                         help="next-item: a sampled softmax with N uniform negatives for every "
                              "table (0: byod's default, a full softmax up to 20,000 items)")  # fmt: skip
     parser.add_argument("--scopes", default="one,both,both-target",
-                        help="--trained models on: one (target service), both (merged "
-                             "timeline), both-target (merged inputs, target-service targets)")  # fmt: skip
+                        help=f"--trained models, comma-separated, of {SCOPES}: one (target "
+                             "service), both (merged timeline), both-target (merged inputs, "
+                             "target-service targets), both-query (the query told the next "
+                             "event's service), both-query-within (plus a per-service softmax)")  # fmt: skip
     args = parser.parse_args()
     args.scopes = [v for v in args.scopes.split(",") if v]
-    if set(args.scopes) - {"one", "both", "both-target"}:
-        parser.error(
-            f"--scopes: unknown {sorted(set(args.scopes) - {'one', 'both', 'both-target'})}"
-        )
+    if set(args.scopes) - set(SCOPES):
+        parser.error(f"--scopes: unknown {sorted(set(args.scopes) - set(SCOPES))}")
     args.trained = [v for v in args.trained.split(",") if v]
     unknown = set(args.trained) - set(TRAINED)
     if unknown:

@@ -14,7 +14,10 @@ only to itself and earlier events) and its per-position outputs (:meth:`Sequence
 are scored against an item table built by the same input map (:meth:`SequenceEncoder.embed_items`,
 tied input / output item embeddings as in SASRec): an item is its text vector, optionally whitened
 (``whiten``) and projected, plus an optional hashed item-id embedding (``id_buckets`` > 0) that only
-counts for items seen in pretraining (others fall back to the text alone).
+counts for items seen in pretraining (others fall back to the text alone). With
+``service_query=True`` the query is told which service the next event is in
+(:meth:`SequenceEncoder.query`: a residual block over the state plus a learned embedding of that
+service), so a model of a merged timeline ranks one service's items for one service's question.
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ class SequenceEncoderConfig:
             pretraining items, one row each, no collisions; what ``byod pretrain`` builds) or
             ``modulo`` (key modulo ``id_buckets``, a collision's loser is text alone; models
             saved before the exact lookup, which have no such field).
+        service_query: the next-item query is conditioned on the next event's service
+            (:meth:`SequenceEncoder.query`); off in models saved before it.
     """
 
     input_dim: int
@@ -69,6 +74,7 @@ class SequenceEncoderConfig:
     whiten: bool = False
     id_buckets: int = 0
     id_lookup: str = "modulo"
+    service_query: bool = False
 
 
 def recency_bucket(days: torch.Tensor, buckets: int) -> torch.Tensor:
@@ -105,11 +111,25 @@ class SequenceEncoder(nn.Module):
             # The key of the pretraining item that owns each bucket (0: none): an item whose key
             # differs (an unseen item, or the loser of a collision) is its text alone.
             self.register_buffer("id_key", torch.zeros(c.id_buckets, dtype=torch.int64))
+        if c.service_query:
+            self.query_service = nn.Embedding(c.n_services, c.dim)
+            self.query_block = nn.Sequential(
+                nn.LayerNorm(c.dim),
+                nn.Linear(c.dim, c.ff_mult * c.dim),
+                nn.GELU(),
+                nn.Linear(c.ff_mult * c.dim, c.dim),
+            )
+            self.query_norm = nn.LayerNorm(c.dim)
         self._init()
 
     def _init(self) -> None:
         for emb in (self.position, self.recency, self.service):
             nn.init.normal_(emb.weight, std=0.02)
+        if self.config.service_query:
+            nn.init.normal_(self.query_service.weight, std=0.02)
+            # the block starts as the identity: a new model's query is its state
+            nn.init.zeros_(self.query_block[-1].weight)
+            nn.init.zeros_(self.query_block[-1].bias)
         if self.config.id_buckets:
             nn.init.normal_(self.item_id.weight, std=0.02)
 
@@ -240,6 +260,21 @@ class SequenceEncoder(nn.Module):
         weights = mask.unsqueeze(-1).to(x.dtype)
         return (x * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
+    def query(self, states: torch.Tensor, next_service: torch.Tensor | None) -> torch.Tensor:
+        """Next-item queries ``(..., dim)`` from states ``(..., dim)``.
+
+        With ``service_query``, ``next_service`` ``(...)`` is the service index of the event
+        asked for (0, or None: not said): ``norm(s + block(s + embedding(service)))``, so the
+        query can depend on the service nonlinearly (an added vector alone would only shift
+        every item of a service by the same amount). Without it the states are the queries.
+        """
+        if not self.config.service_query:
+            return states
+        if next_service is None:
+            next_service = torch.zeros(states.shape[:-1], dtype=torch.long, device=states.device)
+        asked = self.query_service(next_service.to(states.device))
+        return self.query_norm(states + self.query_block(states + asked))
+
     def last_state(
         self,
         vectors: torch.Tensor,
@@ -247,11 +282,15 @@ class SequenceEncoder(nn.Module):
         recency_days: torch.Tensor,
         service: torch.Tensor,
         ids: torch.Tensor | None = None,
+        next_service: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The output at each view's last real event ``(B, dim)``: the next-item query."""
+        """The next-item query after each view's last real event ``(B, dim)``.
+
+        ``next_service`` ``(B,)``: the service the next event is asked in (:meth:`query`).
+        """
         x = self.states(vectors, mask, recency_days, service, ids)
         last = (mask.sum(1) - 1).clamp(min=0)
-        return x[torch.arange(len(x), device=x.device), last]
+        return self.query(x[torch.arange(len(x), device=x.device), last], next_service)
 
     def forward(
         self,

@@ -45,7 +45,7 @@ from byod.encoders.cache import EmbeddingCache, encode_unique
 from byod.encoders.hashing import hash_keys
 from byod.encoders.histories import HistoryArrays, View, collate
 from byod.encoders.sequence import SequenceEncoder, SequenceEncoderConfig
-from byod.errors import ByodError
+from byod.errors import ByodError, ConfigError
 from byod.vectors import l2_normalise
 
 __all__ = [
@@ -278,13 +278,29 @@ class UserEncoder:
                 "objective (pretrain with e.g. objective 'next-item:1,clue:0.5')"
             )
 
+    def _service_index(self, service: str | None) -> torch.Tensor | None:
+        """The model's index of ``service`` as a query (None: not said)."""
+        if service is None:
+            return None
+        if service not in self.config.services[1:]:
+            raise ConfigError(
+                f"service {service!r} is not one this model was trained on; "
+                f"it knows {list(self.config.services[1:])}"
+            )
+        return torch.tensor(self.config.services.index(service), device=self.device)
+
     @torch.no_grad()
-    def user_states(self, arrays: HistoryArrays, *, batch_size: int = 256) -> np.ndarray:
+    def user_states(
+        self, arrays: HistoryArrays, *, service: str | None = None, batch_size: int = 256
+    ) -> np.ndarray:
         """Next-item queries ``(n_users, dim)``: the causal state after each user's last event.
 
-        Reads the last ``max_events`` events of each user's merged timeline.
+        Reads the last ``max_events`` events of each user's merged timeline. ``service``: the
+        service the next event is asked in, for a model trained with ``service_query`` (other
+        models ignore it; None: any service).
         """
         self._check_next_item()
+        asked = self._service_index(service)
         table = torch.from_numpy(arrays.vectors).to(self.device)
         ids = self._ids(arrays)
         out = np.zeros((len(arrays.user_ids), self.sequence.config.dim), dtype=np.float32)
@@ -296,7 +312,10 @@ class UserEncoder:
                 views.append(arrays.timeline(u, max(0, n - self._chunk), n))
             b = collate(views).to(self.device)
             ev_ids = ids[b.events] if ids is not None else None
-            state = self.sequence.last_state(table[b.events], b.mask, b.recency, b.service, ev_ids)
+            next_service = asked.expand(len(views)) if asked is not None else None
+            state = self.sequence.last_state(
+                table[b.events], b.mask, b.recency, b.service, ev_ids, next_service
+            )
             out[start : start + len(views)] = state.float().cpu().numpy()
         return out
 
@@ -327,15 +346,21 @@ class UserEncoder:
         )
 
     def next_item_scores(
-        self, histories: pl.DataFrame, item_texts: list[str], *, progress: bool = False
+        self,
+        histories: pl.DataFrame,
+        item_texts: list[str],
+        *,
+        service: str | None = None,
+        progress: bool = False,
     ) -> tuple[list[str], np.ndarray]:
         """The model's own next-item scores: ``(user ids, (n_users, n_items))``.
 
-        ``score(u, i) = <state after u's last event, item embedding of i>``, the dot product the
-        ``next-item`` objective trains; ``histories`` must end before the target.
+        ``score(u, i) = <query after u's last event, item embedding of i>``, the dot product the
+        ``next-item`` objective trains; ``histories`` must end before the target. ``service``:
+        the items' service, the query of a model trained with ``service_query``.
         """
         arrays = self.arrays(histories, progress=progress)
-        states = self.user_states(arrays)
+        states = self.user_states(arrays, service=service)
         items = self.item_embeddings(item_texts, progress=progress)
         return list(arrays.user_ids), states @ items.T
 

@@ -59,18 +59,25 @@ class SampledSoftmaxLoss(nn.Module):
         items: torch.Tensor,
         candidates: torch.Tensor | None = None,
         log_q: torch.Tensor | None = None,
+        exclude: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Mean cross-entropy of ``targets`` (N,) given ``states`` (N, d).
 
         ``items`` is the whole table (T, d), or only the candidates' rows (M, d) when
-        ``candidates`` (M,, sorted) is given.
+        ``candidates`` (M,, sorted) is given. ``exclude`` (N, T or M) bool removes those
+        items from that row's softmax (never the row's target).
         """
-        if candidates is None:
-            return F.cross_entropy(states @ items.T, targets)
         logits = states @ items.T
-        if log_q is not None:
-            logits = logits - log_q
-        column = torch.searchsorted(candidates, targets)
+        if candidates is None:
+            column = targets
+        else:
+            if log_q is not None:
+                logits = logits - log_q
+            column = torch.searchsorted(candidates, targets)
+        if exclude is not None:
+            # the target is never excluded: a row with only its target left has loss 0
+            keep = torch.zeros_like(exclude).scatter_(1, column.unsqueeze(1), True)
+            logits = logits.masked_fill(exclude & ~keep, float("-inf"))
         return F.cross_entropy(logits, column)
 
     def get_config_dict(self) -> dict[str, int]:

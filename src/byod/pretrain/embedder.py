@@ -53,6 +53,15 @@ class Embedder:
         """Per-position outputs ``(B, L, dim)`` (causal when the model is)."""
         return self.model.states(*self._inputs(batch), whitened=self.whitened)
 
+    def query(self, states: torch.Tensor, next_service: torch.Tensor | None) -> torch.Tensor:
+        """Next-item queries ``(N, dim)`` from states ``(N, dim)`` (:meth:`SequenceEncoder.query`).
+
+        The states themselves for a model without service queries.
+        """
+        if next_service is None:
+            return states
+        return self.model.query(states, next_service)
+
     def items(self, index: torch.Tensor | None = None) -> torch.Tensor:
         """Embeddings ``(T, dim)`` of the whole table, or ``(M, dim)`` of rows ``index``."""
         if index is None:

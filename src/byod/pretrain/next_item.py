@@ -11,6 +11,13 @@ projected, plus an optional hashed id embedding). The loss is
 :class:`~byod.losses.SampledSoftmaxLoss`: a softmax over all items when the table is small, else
 in-batch + uniformly drawn negatives with the logQ correction.
 
+Two options are for merged timelines of several services. A model built with
+``encoder.service_query`` is told the service of each event it predicts (its query is
+:meth:`~byod.encoders.sequence.SequenceEncoder.query` of the state and that service; one query in
+ten is not told, so the model also answers "which item next, in any service"). With
+``loss.within_service`` each target competes only with the items of its own service (the others'
+logits are masked), the question a per-service ranking asks.
+
 Targets only ever come from the histories given, so pretraining on the history side of a split
 (:func:`byod.data.splits.events_before`) never predicts an event at or after its split point.
 """
@@ -31,7 +38,18 @@ from byod.losses import SampledSoftmaxLoss, sample_candidates
 from byod.pretrain.base import Embed, Objective
 from byod.pretrain.views import random_span
 
-__all__ = ["NextItemViews", "NextItemObjective"]
+__all__ = ["NextItemViews", "NextItemObjective", "item_services"]
+
+QUERY_DROP = 0.1  # share of training queries not told their service (index 0, "unknown")
+
+
+def item_services(arrays: HistoryArrays) -> np.ndarray:
+    """``(T,)`` service index of each event text (the last service it occurs in wins)."""
+    per_history = np.diff(arrays.offsets)
+    owner = np.repeat(arrays.hist_service, per_history)
+    out = np.zeros(len(arrays.vectors), dtype=np.int64)
+    out[arrays.events] = owner
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,21 +115,29 @@ class NextItemObjective(Objective):
     Args:
         sampler: the timeline windows.
         loss: the (sampled) softmax loss.
+        within_service: a target competes only with items of its own service.
     """
 
     name = "next-item"
     requirement = "users with at least two events"
     sampler_class = NextItemViews
 
-    def __init__(self, sampler: NextItemViews, loss: SampledSoftmaxLoss) -> None:
+    def __init__(
+        self, sampler: NextItemViews, loss: SampledSoftmaxLoss, within_service: bool = False
+    ) -> None:
         super().__init__(sampler, loss)
+        self.within_service = within_service
         self._popularity: np.ndarray | None = None
+        self._item_service: torch.Tensor | None = None
 
     @classmethod
     def build(
         cls, max_events: int, views: dict[str, Any] | None = None, **loss: Any
     ) -> NextItemObjective:
-        """From the shared view options and loss settings (``negatives``, ``full_below``)."""
+        """From the shared view options and loss settings.
+
+        Loss keys: ``negatives``, ``full_below``, ``within_service``.
+        """
         known = {f.name for f in dataclasses.fields(NextItemViews)}
         options = {k: v for k, v in (views or {}).items() if k in known}
         if isinstance(options.get("target_services"), str):
@@ -120,13 +146,45 @@ class NextItemObjective(Objective):
         args = {"n_negatives": int(loss.get("negatives", 4096))}
         if "full_below" in loss:
             args["full_below"] = int(loss["full_below"])
-        return cls(NextItemViews(max_events=max_events, **options), SampledSoftmaxLoss(**args))
+        return cls(
+            NextItemViews(max_events=max_events, **options),
+            SampledSoftmaxLoss(**args),
+            within_service=bool(loss.get("within_service", False)),
+        )
 
     def eligible(self, arrays: HistoryArrays) -> np.ndarray:
-        """Users with at least two events; also counts item popularity for the sampled softmax."""
+        """Users with at least two events.
+
+        Also counts item popularity (for the sampled softmax) and each item's service (for
+        service queries and ``within_service``).
+        """
         counts = np.bincount(arrays.events, minlength=len(arrays.vectors)).astype(np.float64)
         self._popularity = counts / max(counts.sum(), 1.0)
+        self._item_service = torch.from_numpy(item_services(arrays))
         return self.sampler.eligible(arrays)
+
+    def _asked(self, embed: Embed, targets: torch.Tensor) -> torch.Tensor | None:
+        """``(N,)`` service of each target (None: the model takes no service query).
+
+        In training a share ``QUERY_DROP`` of them is 0 (unknown).
+        """
+        if not embed.model.config.service_query:
+            return None
+        service = self._item_service.to(targets.device)[targets]
+        if embed.model.training:
+            drop = torch.rand(service.shape, device=service.device) < QUERY_DROP
+            service = service.masked_fill(drop, 0)
+        return service
+
+    def _excluded(
+        self, targets: torch.Tensor, candidates: torch.Tensor | None
+    ) -> torch.Tensor | None:
+        """``(N, M)`` True where a candidate is of another service than the target."""
+        if not self.within_service:
+            return None
+        services = self._item_service.to(targets.device)
+        columns = services if candidates is None else services[candidates]
+        return columns.unsqueeze(0) != services[targets].unsqueeze(1)
 
     def _loss(
         self,
@@ -137,18 +195,19 @@ class NextItemObjective(Objective):
     ) -> torch.Tensor:
         """Mean cross-entropy over the real target positions of ``batch``.
 
-        States are divided by ``sqrt(dim)`` (as attention logits are): both sides are
+        Queries are divided by ``sqrt(dim)`` (as attention logits are): both sides are
         layer-normed, so raw dot products start near ``dim`` and the softmax saturates.
         """
         states = embed.states(batch)
-        states = states / states.shape[-1] ** 0.5
         keep = targets >= 0
         t = targets[keep].to(states.device)
+        queries = embed.query(states[keep.to(states.device)], self._asked(embed, t))
+        queries = (queries / queries.shape[-1] ** 0.5).float()
         if candidates is None:
-            return self.loss(states[keep.to(states.device)].float(), t, embed.items().float())
+            return self.loss(queries, t, embed.items().float(), exclude=self._excluded(t, None))
         cand, log_q = (x.to(states.device) for x in candidates)
         items = embed.items(cand).float()
-        return self.loss(states[keep.to(states.device)].float(), t, items, cand, log_q)
+        return self.loss(queries, t, items, cand, log_q, exclude=self._excluded(t, cand))
 
     @staticmethod
     def _units(targets: torch.Tensor) -> int:

@@ -36,9 +36,10 @@ CHECKPOINT = "checkpoints/last.pt"
 # Sequence-encoder keys a user may set; input_dim, n_services and max_events come from the data.
 _ENCODER_KEYS = (
     "dim", "out_dim", "layers", "heads", "ff_mult", "dropout", "recency_buckets",
-    "causal", "whiten", "id_buckets",
+    "causal", "whiten", "id_buckets", "service_query",
 )  # fmt: skip
 ITEM_IDS = ("off", "hashed")
+_LOSS_KEYS = ("temperature", "learnable", "negatives", "full_below", "within_service")
 _TIMELINE_OBJECTIVES = {"slices", "next-item", "future"}  # they read the merged timeline
 # View-sampler options (each objective takes those its sampler has).
 _VIEW_KEYS = (
@@ -80,13 +81,15 @@ class PretrainConfig:
             the objectives (``slices`` alone -> timeline, with others -> both, else services).
         encoder: overrides of :class:`SequenceEncoderConfig` sizes (``causal`` and ``whiten``
             default to on with ``next-item``, off otherwise; ``id_buckets``: size of the hashed
-            id table when ``item_ids`` is ``hashed``, default 32768).
+            id table when ``item_ids`` is ``hashed``, default 32768; ``service_query``: the
+            next-item query is told the service of the event asked for).
         item_ids: ``off``: items are their text alone (the encoder embeds users and items of
             another system); ``hashed``: plus a hashed id embedding for items seen in
             pretraining (unseen items fall back to their text).
         loss: :class:`InfoNCELoss` arguments (``temperature``, ``learnable``) and, for
             ``next-item``, ``negatives`` (uniform negatives of the sampled softmax, default
-            4096) and ``full_below`` (a full softmax for tables up to this many items).
+            4096), ``full_below`` (a full softmax for tables up to this many items) and
+            ``within_service`` (a target competes only with its own service's items).
         optimizer: ``torch.optim.AdamW`` arguments.
         train: the loop settings.
         patience: early-stopping patience in epochs.
@@ -116,7 +119,7 @@ class PretrainConfig:
                 f"encode_views must be one of {list(VIEWS)} or null, got {self.encode_views!r}"
             )
         check_keys(self.encoder, _ENCODER_KEYS, "encoder")
-        check_keys(self.loss, ("temperature", "learnable", "negatives", "full_below"), "loss")
+        check_keys(self.loss, _LOSS_KEYS, "loss")
         if self.item_ids not in ITEM_IDS:
             raise ConfigError(f"item_ids must be one of {list(ITEM_IDS)}, got {self.item_ids!r}")
         check_keys(self.optimizer, ("lr", "weight_decay", "betas", "eps"), "optimizer")

@@ -247,7 +247,9 @@ def evaluate_scores(task: NextItemTask, scores: np.ndarray, source: str) -> pl.D
     return pl.DataFrame(rows)
 
 
-def model_scores(task: NextItemTask, encoder: UserEncoder, events: pl.DataFrame) -> np.ndarray:
+def model_scores(
+    task: NextItemTask, encoder: UserEncoder, events: pl.DataFrame, service: str | None = None
+) -> np.ndarray:
     """A ``next-item``-trained encoder's own scores ``(n_test_users, n_items)``, in task order.
 
     Each test user's state reads the events ordered strictly before its test target
@@ -258,6 +260,8 @@ def model_scores(task: NextItemTask, encoder: UserEncoder, events: pl.DataFrame)
     4/5"``), an item's score is the log-sum-exp over its event texts, the log of the model's
     probability that the next event is any of them; otherwise the item is its ``item_text``.
     The matrix goes to :func:`evaluate_scores` as a source beside the recommendation heads.
+    ``service``: the service the task's items belong to (the query of a model trained with
+    ``encoder.service_query``; None: not said).
 
     Raises:
         ByodError: the encoder was not trained with ``next-item``, or a test user has no event
@@ -267,7 +271,7 @@ def model_scores(task: NextItemTask, encoder: UserEncoder, events: pl.DataFrame)
     rendering = encoder.config.rendering or {}
     histories = serialize(before, SerializeConfig(max_events=None, **rendering))
     texts, owner = item_event_texts(task, events)
-    users, scores = encoder.next_item_scores(histories, texts)
+    users, scores = encoder.next_item_scores(histories, texts, service=service)
     row = {u: i for i, u in enumerate(users)}
     missing = [u for u in task.test_users if u not in row]
     if missing:
