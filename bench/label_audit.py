@@ -19,6 +19,7 @@ and gives cleanlab the same combined first-round probabilities.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import sys
 from pathlib import Path
@@ -78,27 +79,46 @@ def features(name: str, texts: list[str], spec: str) -> tuple[np.ndarray, list |
     return stack_views(views)
 
 
-def run_audit(x, labels, seed: int, blocks):  # noqa: ANN001, ANN201
-    """byod's audit with its defaults; one checker per view when ``blocks`` names views."""
+def run_audit(x, labels, seed: int, blocks, **options):  # noqa: ANN001, ANN003, ANN201
+    """byod's audit with its defaults (or ``options``); one checker per view for ``blocks``."""
     checker = {} if blocks is None else {"checker": view_ensemble(blocks)}
-    return audit(x, labels, n_splits=3, n_folds=5, n_rounds=3, seed=seed, **checker)
+    return audit(x, labels, n_splits=3, n_folds=5, n_rounds=3, seed=seed, **checker, **options)
 
 
-def one_run(x, y, x_test, y_test, rate: float, seed: int, blocks=None) -> dict[str, dict]:  # noqa: ANN001
+def parse_variants(specs: list[str]) -> dict[str, dict]:
+    """``["prior_shift=false", "thresholds=true"]`` -> ``{"byod[prior_shift=false]": {...}}``."""
+    out = {}
+    for spec in specs:
+        options = {}
+        for pair in spec.split(","):
+            key, _, value = pair.partition("=")
+            options[key] = {"true": True, "false": False}.get(value.lower(), value)
+            with contextlib.suppress(ValueError):  # numbers are numbers
+                options[key] = float(value)
+        out[f"byod[{spec}]"] = options
+    return out
+
+
+def one_run(
+    x, y, x_test, y_test, rate: float, seed: int, blocks=None, variants=None
+) -> dict[str, dict]:  # noqa: ANN001, E501
     noisy, flipped = corrupt(y, rate, seed=seed)
-    result = run_audit(x, noisy, seed, blocks)
+    results = {"byod": run_audit(x, noisy, seed, blocks)}
+    for name, options in (variants or {}).items():
+        results[name] = run_audit(x, noisy, seed, blocks, **options)
+    result = results["byod"]
     probs, classes = result.first_round_probs, result.classes
     yi = np.searchsorted(classes, noisy)
     cl_flags = find_label_issues(yi, probs)
     given_p = probs[np.arange(len(yi)), yi]
-    out = {
-        "byod": flag_metrics(result.flagged, 1 - result.score, flipped),
+    out = {m: flag_metrics(r.flagged, 1 - r.score, flipped) for m, r in results.items()}
+    out |= {
         "cleanlab": flag_metrics(cl_flags, 1 - given_p, flipped),
         "pred!=given": flag_metrics(probs.argmax(1) != yi, 1 - given_p, flipped),
     }
-    kept = {"byod": (result.suggested, None), "cleanlab": (noisy, ~cl_flags),
-            "pred!=given": (noisy, probs.argmax(1) == yi), "noisy": (noisy, None),
-            "clean": (y, None)}  # fmt: skip
+    kept = {m: (r.suggested, None) for m, r in results.items()}
+    kept |= {"cleanlab": (noisy, ~cl_flags), "pred!=given": (noisy, probs.argmax(1) == yi),
+             "noisy": (noisy, None), "clean": (y, None)}  # fmt: skip
     for method, (labels, keep) in kept.items():
         scores = retrain_scores(x, labels, x_test, y_test, keep)
         out.setdefault(method, {}).update(acc=scores["accuracy"], mF1=scores["macro_f1"])
@@ -114,9 +134,13 @@ def main() -> None:
     parser.add_argument("--backbones", nargs="+", default=["minilm"],
                         help="encoders, or views joined by + (e.g. minilm+e5-small+tfidf)")  # fmt: skip
     parser.add_argument("--max-rows", type=int, default=5000)
+    parser.add_argument("--variants", nargs="*", default=[],
+                        help="byod rows with other audit options beside the defaults, e.g. "
+                             "prior_shift=false thresholds=true")  # fmt: skip
     parser.add_argument("--real", action="store_true",
                         help="also audit the labels as given (no noise) and show the top suspects")  # fmt: skip
     args = parser.parse_args()
+    args.variants = parse_variants(args.variants)
     for name in args.sets:
         try:
             df = AUDIT_SETS[name]()
@@ -130,14 +154,22 @@ def main() -> None:
             x, blocks = features(name, df["text"].to_list(), spec)
             run_set(name, spec, x, blocks, y, args)
             if args.real:
-                real_audit(name, spec, x, blocks, y, df["text"].to_list())
+                real_audit(name, spec, x, blocks, y, df["text"].to_list(), args.variants)
 
 
-def real_audit(name: str, spec: str, x, blocks, y, texts: list[str], top: int = 12) -> None:  # noqa: ANN001
+def real_audit(
+    name: str, spec: str, x, blocks, y, texts: list[str], variants, top: int = 12
+) -> None:  # noqa: ANN001, E501
     """The audit on the labels as they come: how many it flags, per class, and the top suspects."""
-    result = run_audit(x, y, 0, blocks)
+    for variant, options in {"byod": {}, **variants}.items():
+        result = run_audit(x, y, 0, blocks, **options)
+        print_real(f"{name} ({spec}, {variant})", result, y, texts, top)
+
+
+def print_real(title: str, result, y, texts: list[str], top: int) -> None:  # noqa: ANN001
+    """Flags per class and the top suspects of one audit of the labels as given."""
     flagged = result.flagged
-    print(f"\n### {name} ({spec}), labels as given: {flagged.sum():,} of {len(y):,} flagged "
+    print(f"\n### {title}, labels as given: {flagged.sum():,} of {len(y):,} flagged "
           f"({flagged.mean():.1%})")  # fmt: skip
     for c in result.classes:
         mine = y == c
@@ -154,25 +186,27 @@ def run_set(name: str, spec: str, x, blocks, y, args) -> None:  # noqa: ANN001
     print(f"\n## {name} ({spec}): {len(y):,} audited, {len(y_test):,} clean test, "
           f"{len(set(y))} classes")  # fmt: skip
     print(
-        f"{'noise':>5} {'method':<12} {'P':>11} {'R':>11} {'F1':>11} {'AUROC':>11} {'AUPRC':>11} {'retrained acc':>14} {'retrained mF1':>14}"
+        f"{'noise':>5} {'method':<24} {'P':>11} {'R':>11} {'F1':>11} {'AUROC':>11} {'AUPRC':>11} {'retrained acc':>14} {'retrained mF1':>14}"
     )
     for rate in args.rates:
-        runs = [one_run(x, y, x_test, y_test, rate, seed, blocks) for seed in range(args.seeds)]
-        for method in ("byod", "cleanlab", "pred!=given", "noisy", "clean"):
+        runs = [one_run(x, y, x_test, y_test, rate, seed, blocks, args.variants)
+                for seed in range(args.seeds)]  # fmt: skip
+        for method in ("byod", *args.variants, "cleanlab", "pred!=given", "noisy", "clean"):
             cells = []
             for metric in ("P", "R", "F1", "AUROC", "AUPRC", "acc", "mF1"):
                 vals = [r[method][metric] for r in runs if metric in r[method]]
                 cells.append(f"{np.mean(vals):.3f}±{np.std(vals):.3f}" if vals else "")
             print(
-                f"{rate:>5.0%} {method:<12} "
+                f"{rate:>5.0%} {method:<24} "
                 + " ".join(f"{c:>11}" for c in cells[:5])
                 + f" {cells[5]:>14} {cells[6]:>14}"
             )
-        d_auprc = np.mean([r["byod"]["AUPRC"] - r["cleanlab"]["AUPRC"] for r in runs])
-        d_acc = np.mean([r["byod"]["acc"] - r["cleanlab"]["acc"] for r in runs])
-        print(
-            f"{rate:>5.0%} byod - cleanlab: AUPRC {d_auprc:+.3f} (goal >= +0.05 at 20 %), retrained accuracy {d_acc:+.3f}"
-        )
+        for method in ("byod", *args.variants):
+            d_auprc = np.mean([r[method]["AUPRC"] - r["cleanlab"]["AUPRC"] for r in runs])
+            d_acc = np.mean([r[method]["acc"] - r["cleanlab"]["acc"] for r in runs])
+            print(
+                f"{rate:>5.0%} {method} - cleanlab: AUPRC {d_auprc:+.3f} (goal >= +0.05 at 20 %), retrained accuracy {d_acc:+.3f}"
+            )
 
 
 if __name__ == "__main__":

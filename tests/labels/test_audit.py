@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from byod.errors import ByodError
 from byod.labels import audit, corrupt, update_posterior
-from byod.labels.audit import transition_matrix
+from byod.labels.audit import out_of_sample, transition_matrix
 
 
 def test_posterior_update_two_classes_by_hand() -> None:
@@ -59,3 +60,52 @@ def test_bad_input_is_named() -> None:
         audit(np.where(np.arange(x.size).reshape(x.shape) == 0, np.nan, x), y)
     with pytest.raises(ByodError, match="at least 2"):
         corrupt(np.array(["a", "a"]), 0.1)
+
+
+def test_a_fold_left_with_one_class_does_not_stop_the_audit() -> None:
+    """Corrected labels can leave a class with 1 member: its fold trains on one class."""
+    x = np.arange(12, dtype=float)[:, None]
+    y = np.array([0] * 11 + [1])
+    probs = out_of_sample(x, y, 2, LogisticRegression, n_folds=3, seed=0)
+    assert probs.shape == (12, 2) and np.allclose(probs.sum(1), 1.0)
+
+
+def test_an_unknown_evidence_rule_is_named() -> None:
+    x, y = _blobs(10)
+    with pytest.raises(ByodError, match="evidence must be one of"):
+        audit(x, y, evidence="odds")
+    with pytest.raises(ByodError, match="max_class_flags"):
+        audit(x, y, max_class_flags=0)
+
+
+def _unrecognisable_rare_class(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A class of 30 drawn from the same cloud as a class of 600: no checker can tell them."""
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([rng.normal(0, 1, (630, 4)), rng.normal(3, 1, (300, 4))])
+    y = np.array(["big"] * 600 + ["rare"] * 30 + ["other"] * 300)
+    return x, y
+
+
+def test_the_guard_keeps_a_class_the_checkers_cannot_recognise() -> None:
+    x, y = _unrecognisable_rare_class()
+    off = audit(x, y, max_class_flags=1.0, n_rounds=2, seed=0)
+    on = audit(x, y, n_rounds=2, seed=0)
+    rare = y == "rare"
+    assert off.flagged[rare].mean() > 0.9  # the whole class "relabelled" as big
+    assert on.flagged[rare].mean() <= 0.5
+    row = list(on.classes).index("rare")
+    assert on.class_trust[row] < 1 and (np.delete(on.class_trust, row) == 1).all()
+    assert on.history[-1]["capped_classes"] == 1
+    # classes the checkers do recognise are audited as before
+    np.testing.assert_array_equal(on.flagged[~rare], off.flagged[~rare])
+
+
+def test_the_prior_shift_keeps_class_priors_from_compounding() -> None:
+    """A weak rare class loses fewer members over the rounds with the prior-shift correction."""
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.normal(0, 1, (400, 4)), rng.normal(0.8, 1, (40, 4))])
+    y = np.array([0] * 400 + [1] * 40)
+    old = audit(x, y, evidence="probability", max_class_flags=1.0, seed=0)
+    new = audit(x, y, evidence="shift", max_class_flags=1.0, seed=0)
+    assert old.history[0] == new.history[0] | {"capped_classes": 0}  # round 1: no shift yet
+    assert new.flagged[y == 1].sum() < old.flagged[y == 1].sum()

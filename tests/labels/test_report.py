@@ -38,3 +38,22 @@ def test_summary_page_scores_are_not_all_zero() -> None:
     assert cells[13:15] == ["4.1e-04", "3.4"] and cells[18:20] == ["93.0%", "0.0"]
     assert "0.000" not in cells
     assert "one chance in ten million" in page  # the page says what the scores mean
+
+
+def test_summary_page_names_the_capped_classes() -> None:
+    scores = np.array([0.2, 0.9, 0.8])
+    result = AuditResult(
+        classes=np.array(["big", "rare"]),
+        given=np.array(["rare", "big", "big"], dtype=object),
+        posterior=np.column_stack([1 - scores, scores]),
+        score=scores,
+        flagged=scores < 0.5,
+        suggested=np.array(["big", "big", "big"], dtype=object),
+        first_round_probs=np.full((3, 2), 0.5),
+        history=[{"round": 1, "mean_given_posterior": 0.6, "flagged": 1}],
+        class_trust=np.array([1.0, 0.31]),
+    )
+    suspects = pl.DataFrame({"text": ["a", "b", "c"], "given": result.given.astype(str),
+                             "suggested": result.suggested.astype(str), "score": scores})  # fmt: skip
+    page = audit_html(result, suspects, title="t")
+    assert "<b>Capped:</b> rare." in page and "<td>0.31</td>" in page

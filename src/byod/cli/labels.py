@@ -38,6 +38,15 @@ def audit(
     ] = "e5-small",
     n_splits: Annotated[int, typer.Option(help="Random K-fold splits per round (voters).")] = 3,
     n_rounds: Annotated[int, typer.Option(help="Belief-update rounds.")] = 3,
+    max_class_flags: Annotated[
+        float,
+        typer.Option(
+            min=0.01,
+            max=1.0,
+            help="Largest share of one class that may be flagged; above it the checkers' "
+            "evidence on that class is discounted (1: no cap).",
+        ),
+    ] = 0.5,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     checker: Annotated[
         str,
@@ -64,7 +73,8 @@ def audit(
     texts = df[text_column]
     bb = open_backbone(backbone, models_dir=byod_home() / "models")
     labels = df[label_column].cast(pl.String).to_numpy()
-    options = {"n_splits": n_splits, "n_rounds": n_rounds, "seed": seed, "progress": True}
+    options = {"n_splits": n_splits, "n_rounds": n_rounds, "seed": seed, "progress": True,
+               "max_class_flags": max_class_flags}  # fmt: skip
     if checker == "finetune":
         from byod.labels.finetune import FineTunedChecker
 
@@ -89,7 +99,18 @@ def audit(
         audit_html(result, suspects, title=f"Label audit of {data.name}"), out / "summary.html"
     )
     write_json(
-        {"n": df.height, "flagged": int(result.flagged.sum()), "history": result.history},
+        {
+            "n": df.height,
+            "flagged": int(result.flagged.sum()),
+            "history": result.history,
+            "class_trust": dict(
+                zip(
+                    result.classes.astype(str).tolist(),
+                    np.asarray(result.class_trust).tolist(),
+                    strict=True,
+                )
+            ),
+        },  # fmt: skip
         out / "audit.json",
     )
     console.print(

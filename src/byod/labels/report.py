@@ -51,6 +51,26 @@ _SCORE_NOTE = (
 )
 
 
+def _class_table(result: AuditResult, per_class: Counter) -> str:
+    """Flags per given label, and the weight of the checkers' evidence where it was capped."""
+    trust = result.class_trust if result.class_trust is not None else [1.0] * len(result.classes)
+    rows = [
+        [c, per_class.get(str(c), 0), f"{w:.2f}"]
+        for c, w in zip(result.classes, trust, strict=True)
+    ]
+    table = _table(rows, ["given label", "flagged", "checker trust"])
+    capped = [str(c) for c, w in zip(result.classes, trust, strict=True) if w < 1]
+    if not capped:
+        return table
+    return table + (
+        f"<p><b>Capped:</b> {html.escape(', '.join(capped))}. The checkers would have flagged "
+        "most of these classes, which says they cannot recognise them rather than that most of "
+        "their labels are wrong; their evidence on them was discounted (<i>checker trust</i>) "
+        "until at most half of each class is flagged. Review these flags with care, or audit "
+        "with a stronger checker.</p>"
+    )
+
+
 def audit_html(result: AuditResult, suspects: pl.DataFrame, *, title: str, top: int = 30) -> str:
     """The summary page: counts, per-class flags, the round history and the top suspects."""
     n, flagged = len(result.given), int(result.flagged.sum())
@@ -73,7 +93,7 @@ def audit_html(result: AuditResult, suspects: pl.DataFrame, *, title: str, top: 
             ["round", "mean posterior of given label", "flagged"],
         ),  # fmt: skip
         "<h2>Flags by given label</h2>",
-        _table([[c, per_class.get(str(c), 0)] for c in result.classes], ["given label", "flagged"]),
+        _class_table(result, per_class),
         "<h2>Most common corrections</h2>",
         _table([[m, c] for m, c in moves.most_common(10)], ["given → suggested", "count"]),
         f"<h2>Top {top} suspects</h2>",
