@@ -114,10 +114,10 @@ def class_prior(y: np.ndarray, k: int) -> np.ndarray:
     return (np.bincount(y, minlength=k) + 1.0) / (len(y) + k)
 
 
-def initial_belief(y: np.ndarray, k: int, errors: np.ndarray) -> np.ndarray:
-    """``(n, K)`` prior: the given label ``y`` right with ``1 - errors`` ``(n,)``."""
-    belief = np.repeat((errors / (k - 1))[:, None], k, axis=1)
-    belief[np.arange(len(y)), y] = 1 - errors
+def initial_belief(y: np.ndarray, k: int, error: float) -> np.ndarray:
+    """``(n, K)`` prior: each given label ``y`` right with ``1 - error``, the rest spread."""
+    belief = np.full((len(y), k), error / (k - 1))
+    belief[np.arange(len(y)), y] = 1 - error
     return belief
 
 
@@ -255,7 +255,7 @@ def audit(
     classes, y = _validate(x, labels, n_folds)
     k = len(classes)
     trans = transition_matrix(k, stay)
-    prior = initial_belief(y, k, np.full(len(y), prior_error))
+    prior = initial_belief(y, k, prior_error)
     current, history, first, rounds = y.copy(), [], None, []
     bar = Progress(n_rounds * n_splits, "audit (rounds x splits)", "split", enabled=progress)
     for r in range(n_rounds):
