@@ -215,7 +215,8 @@ def merge(dirs: list[Path], args: argparse.Namespace) -> None:
 
     Rows come from each run's ``results.json`` and from SetFit's per-seed ``result.json`` files
     (so seeds a SetFit run finished count before the run does); a method already present for a
-    seed (the deterministic ``supervised`` row) is kept once.
+    seed (the deterministic ``supervised`` row) is kept once. Only seeds ``--first-seed`` ..
+    ``--seeds - 1`` are counted.
     """
     results: dict[str, dict] = {}
     for folder in dirs:
@@ -239,6 +240,8 @@ def merge(dirs: list[Path], args: argparse.Namespace) -> None:
             if name in results:
                 _add_rows(results[name]["rows"], [row])
     for res in results.values():
+        # the seeds asked for only: a 5-seed SetFit run beside a 3-seed LLM run compares 3 to 3
+        res["rows"] = [r for r in res["rows"] if args.first_seed <= r["seed"] < args.seeds]
         print(table(res, None, args), "\n")
 
 
