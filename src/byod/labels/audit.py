@@ -256,6 +256,7 @@ def audit(
     k = len(classes)
     trans = transition_matrix(k, stay)
     prior = initial_belief(y, k, prior_error)
+    log_given_prior = np.log(class_prior(y, k))  # what "shift" moves each round back to
     current, history, first, rounds = y.copy(), [], None, []
     bar = Progress(n_rounds * n_splits, "audit (rounds x splits)", "split", enabled=progress)
     for r in range(n_rounds):
@@ -271,7 +272,7 @@ def audit(
         if evidence == "ratio":
             log_l -= np.log(class_prior(current, k))
         elif evidence == "shift":  # back to the given labels' prior; no-op in round 1
-            log_l += np.log(class_prior(y, k)) - np.log(class_prior(current, k))
+            log_l += log_given_prior - np.log(class_prior(current, k))
         rounds.append(np.exp(temper * (log_l - log_l.max(axis=1, keepdims=True))))
         trust = cap_class_flags(y, prior, rounds, trans, max_class_flags)
         belief = filter_beliefs(prior, [lk ** trust[y][:, None] for lk in rounds], trans)

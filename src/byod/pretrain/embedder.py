@@ -56,7 +56,8 @@ class Embedder:
     def query(self, states: torch.Tensor, next_service: torch.Tensor | None) -> torch.Tensor:
         """Next-item queries ``(N, dim)`` from states ``(N, dim)`` (:meth:`SequenceEncoder.query`).
 
-        The states themselves for a model without service queries.
+        ``next_service`` None (what the objective passes for a model without service queries)
+        leaves the states as they are.
         """
         if next_service is None:
             return states
