@@ -86,3 +86,49 @@ def test_classifier_round_trips_without_pickle(tmp_path, rt_task) -> None:
     assert card["backbone"] == "minilm" and card["classes"] == ["fresh", "rotten"]
     with pytest.raises(ByodError, match="no classifier.json"):
         load_classifier(tmp_path)
+
+
+@pytest.mark.parametrize("standardize", [False, True])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_labels_only_head_is_the_supervised_baseline(standardize, n_classes, tmp_path, rt_task):
+    """No LLM, no unlabelled views: the linear head predicts what LogisticHead predicts."""
+    import torch
+
+    from byod.transfer.heads import LogisticHead
+
+    rng = np.random.default_rng(n_classes)
+    names = np.array(["c", "b", "a"][-n_classes:])  # task order, not sorted
+    y = np.repeat(names[::-1], 8)
+    x = rng.normal(size=(len(y), 16)).astype(np.float32)
+    x[:, 0] += 2.0 * (y == names[0])
+    head = HyperMatchHead(SSLConfig(standardize=standardize), seed=3).fit(x, y, classes=names)
+    assert head.trained_by_ == "logistic" and head.history_ == []
+
+    def inputs(a: np.ndarray) -> np.ndarray:  # what the head's linear layer reads
+        return head.head_[0](torch.as_tensor(a)).numpy().astype(np.float64)
+
+    baseline = LogisticHead().fit(inputs(x), y)
+    xt = rng.normal(size=(200, 16)).astype(np.float32)
+    order = [list(baseline.classes_).index(c) for c in head.classes_]
+    expected = baseline.predict_proba(inputs(xt))[:, order]
+    np.testing.assert_allclose(head.predict_proba(xt), expected, atol=1e-5)
+    assert head.tuned_params_ == baseline.tuned_params_
+    if n_classes == 2 and not standardize:  # the saved layer is an ordinary linear head
+        save_classifier(head, tmp_path / "m", backbone="minilm", task=rt_task)
+        loaded, _ = load_classifier(tmp_path / "m")
+        np.testing.assert_allclose(loaded.predict_proba(xt), expected, atol=1e-5)
+
+
+def test_labels_only_gradient_head_stays_selectable_and_is_used_when_it_must() -> None:
+    x, y = blobs(40, 0)
+    sgd = HyperMatchHead(SSLConfig(steps=20, labels_only="sgd")).fit(x, y)
+    assert sgd.trained_by_ == "sgd" and len(sgd.history_) == 20
+    missing = HyperMatchHead(SSLConfig(steps=20)).fit(x, y, classes=np.array(["neg", "pos", "x"]))
+    assert missing.trained_by_ == "sgd"  # a class without labels: logistic regression cannot
+    mlp = HyperMatchHead(SSLConfig(steps=20, hidden=4)).fit(x, y)
+    assert mlp.trained_by_ == "sgd"  # an MLP head was asked for
+    x_u, _ = blobs(40, 1)
+    ssl = HyperMatchHead(SSLConfig(steps=20)).fit(x, y, x_weak=x_u, x_strong=x_u)
+    assert ssl.trained_by_ == "sgd"
+    with pytest.raises(ValueError, match="labels_only 'lbfgs' is unknown"):
+        SSLConfig(labels_only="lbfgs")

@@ -8,13 +8,14 @@ texts (token dropout); train :class:`~byod.textlab.semisup.HyperMatchHead`. Firs
 the LLM labels the labelled texts it was not shown, and is used only when it beats chance, the
 majority rate and the labels alone (cross-validated logistic regression on them) by a binomial
 test, and stays informative after its temperature (:mod:`byod.textlab.teacher`). Without a
-usable LLM the head trains on the labels; FixMatch on the unlabelled texts alone is opt-in
+usable LLM the head trains on the labels alone, and is then the supervised baseline's logistic
+regression (``ssl.labels_only``); FixMatch on the unlabelled texts alone is opt-in
 (``consistency_without_llm``): on frozen features it lowered accuracy on every benchmark set.
 
 ``encoder="finetune"`` fine-tunes a copy of the encoder first (:mod:`byod.textlab.finetune`:
 SetFit's contrastive pairs, the LLM's soft labels as distillation targets and FixMatch, in one
 loop), then trains the same head on its vectors; the result's ``backbone`` is the encoder to
-predict with. Without a usable LLM it reduces to SetFit's body training + the head.
+predict with. Without a usable LLM it reduces to SetFit: body training + logistic regression.
 """
 
 from __future__ import annotations
@@ -241,6 +242,7 @@ def fit_hypermatch(
     head = HyperMatchHead(config.ssl, seed=seed, progress=progress).fit(
         x, np.asarray(labels), **{k: v for k, v in fit_args.items() if not k.startswith("_")}
     )
+    info["head_trained_by"] = head.trained_by_  # "logistic": the labels were its only signal
     info["consistency_mask_rate"] = getattr(head, "mask_rate_", None)
     counts = getattr(head, "pseudo_label_counts_", None)
     if counts is not None:  # confident FixMatch targets per class at the last step
