@@ -153,20 +153,28 @@ def write_tsv(df: Any, path: Path) -> None:
 
 def run_driver(python: Path, model: str, args: argparse.Namespace) -> dict[str, Any]:
     """Run one model in the peer venv; its output is shown and kept in ``.peer/logs/<model>.log``."""
-    work, logs, out = PEER / "work", PEER / "logs", PEER / "results" / f"{model}.json"
-    for d in (work, logs, out.parent):
-        d.mkdir(parents=True, exist_ok=True)
+    out = PEER / "results" / f"{model}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     cmd = [str(python), "-W", "ignore", str(Path(__file__).resolve()), "--driver", model,
            "--epochs", str(args.epochs), "--out", str(out)]  # fmt: skip
     cmd += ["--threads", str(args.threads), "--patience", str(args.patience)]
     if args.max_minutes:
         cmd += ["--max-minutes", str(args.max_minutes)]
-    threads = str(args.threads)
-    env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+    run_in_peer_venv(cmd, model, args.threads)
+    return json.loads(out.read_text())
+
+
+def run_in_peer_venv(cmd: list[str], name: str, threads: int) -> None:
+    """Run ``cmd`` (a driver in the peer venv), echoing and keeping its output in ``.peer/logs``."""
+    work, logs = PEER / "work", PEER / "logs"
+    for d in (work, logs):
+        d.mkdir(parents=True, exist_ok=True)
+    n = str(threads)
+    env = {**os.environ, "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n,
            "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1", "PYTHONUNBUFFERED": "1"}  # fmt: skip
-    log_path = logs / f"{model}.log"
-    print(f"== {model}: RecBole in {VENV.relative_to(ROOT)}, log {log_path.relative_to(ROOT)}")
+    log_path = logs / f"{name}.log"
+    print(f"== {name}: RecBole in {VENV.relative_to(ROOT)}, log {log_path.relative_to(ROOT)}")
     with (
         log_path.open("w") as log,
         subprocess.Popen(
@@ -178,10 +186,9 @@ def run_driver(python: Path, model: str, args: argparse.Namespace) -> dict[str, 
             line = re.sub(r"\x1b\[[0-9;]*m", "", line)
             log.write(line)
             log.flush()
-            print(f"  [{model}] {line}", end="", flush=True)
+            print(f"  [{name}] {line}", end="", flush=True)
     if proc.returncode != 0:
-        raise SystemExit(f"{model}: RecBole driver failed (exit {proc.returncode}); see {log_path}")
-    return json.loads(out.read_text())
+        raise SystemExit(f"{name}: RecBole driver failed (exit {proc.returncode}); see {log_path}")
 
 
 def write_json_atomic(data: dict[str, Any], path: Path) -> None:
@@ -290,9 +297,12 @@ class TimeCap(Exception):
     """Raised after an epoch when the next one would not fit in --max-minutes."""
 
 
-def recbole_config(model: str, mode: str, epochs: int, patience: int = 10) -> dict[str, Any]:
+def recbole_config(
+    model: str, mode: str, epochs: int, patience: int = 10, data_root: Path = DATA_ROOT
+) -> dict[str, Any]:
+    """RecBole settings for one model; ``data_root`` holds one folder per data set."""
     config: dict[str, Any] = {
-        "data_path": str(DATA_ROOT),
+        "data_path": str(data_root),
         "checkpoint_dir": str(PEER / "checkpoints"),
         "gpu_id": "",
         "use_gpu": False,
@@ -332,11 +342,18 @@ def recbole_config(model: str, mode: str, epochs: int, patience: int = 10) -> di
     return config
 
 
-def make_config(model: str, mode: str, epochs: int, patience: int = 10) -> Any:
+def make_config(
+    model: str,
+    mode: str,
+    epochs: int,
+    patience: int = 10,
+    dataset: str = DATASET,
+    data_root: Path = DATA_ROOT,
+) -> Any:
     from recbole.config import Config
 
-    settings = recbole_config(model, mode, epochs, patience)
-    config = Config(model=model, dataset=DATASET, config_dict=settings)
+    settings = recbole_config(model, mode, epochs, patience, data_root)
+    config = Config(model=model, dataset=dataset, config_dict=settings)
     assert config["device"].type == "cpu", config["device"]
     return config
 
@@ -450,6 +467,19 @@ def evaluate(trainer: Any, loader: Any, load_best: bool) -> dict[str, Any]:
     return {"metrics": metrics, "eval_s": round(seconds, 2), "n_users": counted[0]}
 
 
+def no_anomaly_mode() -> None:
+    """Turn off the autograd anomaly mode that importing RecBole's models turns on.
+
+    ``recbole/model/sequential_recommender/sine.py`` calls ``torch.autograd.set_detect_anomaly(True)``
+    at import, and ``get_model`` imports every sequential model, so every RecBole model trains in
+    PyTorch's debugging mode (a stack trace recorded per op, checks in backward): SASRec on this
+    CPU trained 2-3x slower with it. Call after ``get_model``.
+    """
+    import torch
+
+    torch.autograd.set_detect_anomaly(False)
+
+
 def encode_once_per_user(net: Any) -> None:
     """SASRec.predict, but each user's sequence is encoded once per batch, not once per candidate.
 
@@ -555,6 +585,7 @@ def driver(args: argparse.Namespace) -> None:
     sequential = config["MODEL_TYPE"] == ModelType.SEQUENTIAL
     sets, matrix = seen_items(dataset)
     net = get_model(model)(config, train._dataset).to(config["device"])
+    no_anomaly_mode()
     if model == "SASRec":
         encode_once_per_user(net)
     trainer = get_trainer(config["MODEL_TYPE"], model)(config, net)

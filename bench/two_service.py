@@ -57,6 +57,7 @@ from byod.transfer.baselines import cooccurrence, popularity
 from byod.transfer.nextitem import NextItemTask, evaluate_scores, model_scores, next_item_task
 from byod.transfer.recommend import RecommendConfig, RecommendHead
 from byod.transfer.run import FeatureSource, encoder_source, item_vectors
+from peer_sasrec_timelines import sasrec_scores
 
 CONFIG = Path(__file__).resolve().parents[1] / "examples" / "amazon" / "ingest.yaml"
 METRICS = ["mrr", "hr@10", "ndcg@10"]
@@ -166,6 +167,30 @@ def trained_scores(
     return out
 
 
+def peer_scores(
+    pool: pl.DataFrame,
+    service: str,
+    test_task: NextItemTask,
+    users: dict[str, list[str]],
+    args: argparse.Namespace,
+    say: Callable[[str], None],
+) -> dict[str, np.ndarray]:
+    """RecBole SASRec trained on the ``train`` users' timelines (one service / both merged)."""
+    out = {}
+    for scope in args.sasrec:
+        events = pool if scope == "both" else pool.filter(pl.col("service") == service)
+        train = events.filter(pl.col("user_id").is_in(users["train"]))
+        scores, run = sasrec_scores(train, events, test_task, f"{service}-{scope}",
+                                    epochs=args.sasrec_epochs, patience=args.sasrec_patience,
+                                    max_minutes=args.sasrec_max_minutes, threads=args.threads)  # fmt: skip
+        out[f"sasrec-{scope}"] = scores
+        say(f"  {service} sasrec-{scope}: {run['epochs_run']} epochs ({run['stopped_by']}), "
+            f"train {run['train_s']:.0f} s, valid NDCG@10 {run['best_valid_ndcg@10']:.3f}; "
+            f"{run['unknown_candidates']:,} of {test_task.items.height:,} candidates and "
+            f"{run['n_users_without_known_input']} users' inputs unknown to it")  # fmt: skip
+    return out
+
+
 def run_service(
     events: pl.DataFrame,
     service: str,
@@ -191,6 +216,7 @@ def run_service(
     for variant in args.trained:  # one pretraining per variant: its scores do not depend on seed
         trained |= trained_scores(pool, service, base.subset(users["test"]), users, variant,
                                   backbone, args, say)  # fmt: skip
+    trained |= peer_scores(pool, service, base.subset(users["test"]), users, args, say)
     rows = []
     for seed in range(args.seeds):
         t = time.perf_counter()
@@ -257,13 +283,15 @@ def print_tables(summary: pl.DataFrame) -> None:
                     ).iter_rows(named=True)
                 }
                 best = max(BASELINES, key=lambda b: mrr[b])
+                peer = mrr.get("sasrec-both")
                 for key in [k for k in mrr if "-both" in k]:
                     method, scope = key.split("-both")[0], "both" + key.split("-both")[1]
                     one = mrr.get(f"{method}-one")
                     vs_one = f"{mrr[key] / one:.3f}" if one else "n/a"
+                    vs_peer = f", / sasrec-both {mrr[key] / peer:.3f}" if peer else ""
                     print(
                         f"  {p:>11} {g:>4} MRR {method}: {scope} / one service {vs_one}, "
-                        f"{scope} / {best} {mrr[key] / mrr[best]:.3f}"
+                        f"{scope} / {best} {mrr[key] / mrr[best]:.3f}{vs_peer}"
                     )
 
 
@@ -291,7 +319,19 @@ def main() -> None:
                              "service), both (merged timeline), both-target (merged inputs, "
                              "target-service targets), both-query (the query told the next "
                              "event's service), both-query-within (plus a per-service softmax)")  # fmt: skip
+    parser.add_argument("--sasrec", default="",
+                        help="peer: RecBole SASRec on the train users' timelines, comma-separated "
+                             "of one,both (target service alone / both merged); see "
+                             "bench/peer_sasrec_timelines.py")  # fmt: skip
+    parser.add_argument("--sasrec-epochs", type=int, default=200, help="SASRec epoch cap")
+    parser.add_argument("--sasrec-patience", type=int, default=10,
+                        help="SASRec: epochs without a better validation NDCG@10 before it stops")  # fmt: skip
+    parser.add_argument("--sasrec-max-minutes", type=float, default=30.0,
+                        help="SASRec wall cap per model (minutes)")  # fmt: skip
     args = parser.parse_args()
+    args.sasrec = [v for v in args.sasrec.split(",") if v]
+    if set(args.sasrec) - {"one", "both"}:
+        parser.error(f"--sasrec: unknown {sorted(set(args.sasrec) - {'one', 'both'})}")
     args.scopes = [v for v in args.scopes.split(",") if v]
     if set(args.scopes) - set(SCOPES):
         parser.error(f"--scopes: unknown {sorted(set(args.scopes) - set(SCOPES))}")
